@@ -1,0 +1,227 @@
+"""The command line: ``python -m dae_core {train,resume,stop,runs,evaluate,compare,reproduce,ship,bench}``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+import time
+from pathlib import Path
+
+from dae_core import catalog, data
+from dae_core.config import PRESETS, TASKS, make_config
+from dae_core.noise import NOISE_KINDS
+from dae_core.runs import Run, find_run, list_runs
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-dir", help=f"folder with the datasets (default: ${data.DATA_DIR_ENV})")
+    p.add_argument("--runs-dir", help="where runs are stored (default: $DAE_RUNS_DIR or ./runs)")
+
+
+def _add_train_overrides(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--preset", choices=PRESETS, default="seed")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--learning-rate", "--lr", type=float)
+    p.add_argument("--schedule", choices=("constant", "cosine"))
+    p.add_argument("--noise", dest="noise_kind", choices=NOISE_KINDS)
+    p.add_argument("--noise-level", type=float)
+    p.add_argument("--train-size", type=int, help="train on a subset (quick runs)")
+    p.add_argument("--encoder-from", help="Task 1 model (.keras) that task3/variants start from")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None)
+    p.add_argument("--label-smoothing", type=float)
+
+
+def _overrides(args) -> dict:
+    keys = ("epochs", "batch_size", "learning_rate", "schedule", "noise_kind", "noise_level",
+            "train_size", "encoder_from", "seed", "augment", "label_smoothing", "data_dir")
+    return {k: getattr(args, k, None) for k in keys}
+
+
+def cmd_train(args) -> int:
+    from dae_core.train import train_config, train_run
+
+    if args.run_dir:  # a run prepared by the dashboard (jobs.start_training)
+        status = train_run(Run(args.run_dir), verbose=True)
+        return 0 if status["state"] in ("completed", "stopped") else 1
+    config = make_config(args.task, args.preset, **_overrides(args))
+    run = train_config(config, args.runs_dir)
+    _print_status(run)
+    if args.ship:
+        catalog.ship_run(run, _command_line())
+        print(f"shipped as models/{config.task}-{config.preset}.keras")
+    return 0
+
+
+def cmd_resume(args) -> int:
+    from dae_core.train import train_run
+
+    run = find_run(args.run, args.runs_dir)
+    train_run(run, resume=True)
+    _print_status(run)
+    return 0
+
+
+def cmd_stop(args) -> int:
+    run = find_run(args.run, args.runs_dir)
+    run.request_stop()
+    print(f"stop requested for {run.id}; it ends after the current batch")
+    return 0
+
+
+def cmd_runs(args) -> int:
+    for run in list_runs(args.runs_dir):
+        status, config = run.status(), run.config()
+        test = status.get("test", {})
+        figure = test.get("accuracy", test.get("psnr_denoised"))
+        print(f"{run.id:45s} {run.state():10s} epoch {status.get('epoch', 0)}/{config['epochs']}"
+              + (f"  test {figure:.4f}" if figure is not None else ""))
+    return 0
+
+
+def _print_status(run: Run) -> None:
+    status = run.status()
+    print(f"run {run.id}: {status['state']}; test {json.dumps(status.get('test', {}))}")
+
+
+def resolve_model(ref: str, runs_dir=None) -> catalog.ModelEntry:
+    """A model by shipped name, run id or prefix, or file path."""
+    for entry in catalog.all_models(runs_dir=runs_dir):
+        if ref in (entry.name, str(entry.path)) or (entry.source == "run" and entry.name.startswith(ref)):
+            return entry
+    raise SystemExit(f"no model {ref!r}: give a shipped name ({', '.join(e.name for e in catalog.shipped_models())}),"
+                     " a finished run id, or a .keras path")
+
+
+def cmd_evaluate(args) -> int:
+    from dae_core import evaluate
+    from dae_core.models import load_model
+
+    entry = resolve_model(args.model, args.runs_dir)
+    model = load_model(entry.path)
+    name = "mnist" if entry.task == "task1" else "fashion-mnist"
+    ds = data.load_dataset(name, args.data_dir, allow_sample=True)
+    print(f"{entry.label}: {entry.task}/{entry.preset} on {len(ds.x_test)} test images from {ds.source}")
+    if entry.task == "task1":
+        table = evaluate.denoise_table(model, ds.x_test)
+        print(table.to_string(index=False, float_format="%.3f"))
+    else:
+        report = evaluate.classifier_report(model, ds.x_test, ds.y_test)
+        print(f"test accuracy {report.accuracy:.4f}  test loss {report.loss:.4f}")
+        print(report.per_class.to_string(index=False, float_format="%.4f"))
+    return 0
+
+
+def cmd_compare(args) -> int:
+    from dae_core import report
+
+    ds = data.load_dataset("fashion-mnist", args.data_dir, allow_sample=True)
+    a, b = resolve_model(args.a, args.runs_dir), resolve_model(args.b, args.runs_dir)
+    comp = report.compare(a, b, ds.x_test, ds.y_test)
+    paths = report.write_comparison(comp, args.out)
+    print(paths[-1].read_text())
+    print("written:", ", ".join(str(p) for p in paths))
+    return 0
+
+
+def cmd_reproduce(args) -> int:
+    """Task 1, 2 and 3 at the preset's settings, then the Task 4 comparison."""
+    from dae_core import evaluate, report
+    from dae_core.models import load_model
+    from dae_core.progress import format_duration
+    from dae_core.train import train_config
+
+    start, overrides = time.time(), _overrides(args)
+    out = Path(args.out) / args.preset
+    task1 = train_config(make_config("task1", args.preset, **overrides), args.runs_dir)
+    task2 = train_config(make_config("task2", args.preset, **overrides), args.runs_dir)
+    overrides["encoder_from"] = str(task1.model_path)
+    task3 = train_config(make_config("task3", args.preset, **overrides), args.runs_dir)
+    if args.ship:
+        for run in (task1, task2, task3):
+            catalog.ship_run(run, _command_line())
+    entries = {e.name: e for e in catalog.run_models(args.runs_dir)}
+    ds = data.load_dataset("fashion-mnist", args.data_dir)
+    comp = report.compare(entries[task2.id], entries[task3.id], ds.x_test, ds.y_test)
+    paths = report.write_comparison(comp, out)
+    mnist = data.load_dataset("mnist", args.data_dir)
+    denoise = evaluate.denoise_table(load_model(task1.model_path), mnist.x_test)
+    denoise.to_csv(out / "task1_denoise.csv", index=False)
+    print(paths[-1].read_text())
+    print(denoise.to_string(index=False, float_format="%.3f"))
+    print(f"reproduce {args.preset}: {format_duration(time.time() - start)} in all; written to {out}")
+    return 0
+
+
+def cmd_ship(args) -> int:
+    run = find_run(args.run, args.runs_dir)
+    entry = catalog.ship_run(run, args.command or "")
+    print(f"shipped {run.id} as {entry.path}")
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from dae_core import bench
+
+    bench.main(args)
+    return 0
+
+
+def _command_line() -> str:
+    return "python -m dae_core " + shlex.join(sys.argv[1:])
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m dae_core", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("train", help="train one model as a recorded run")
+    p.add_argument("task", nargs="?", choices=TASKS, default="task2")
+    p.add_argument("--run-dir", help="train an already prepared run folder")
+    p.add_argument("--ship", action="store_true", help="copy the model into models/ when done")
+    _add_train_overrides(p)
+    p = sub.add_parser("resume", help="continue a stopped or killed run from its last epoch")
+    p.add_argument("run")
+    p = sub.add_parser("stop", help="ask a running training to stop after its current batch")
+    p.add_argument("run")
+    sub.add_parser("runs", help="list runs")
+    p = sub.add_parser("evaluate", help="test figures of a model (shipped name, run id or path)")
+    p.add_argument("model")
+    p = sub.add_parser("compare", help="Task 4: compare two classifiers")
+    p.add_argument("a", nargs="?", default="task2-seed")
+    p.add_argument("b", nargs="?", default="task3-seed")
+    p.add_argument("--out", default="reports/compare")
+    p = sub.add_parser("reproduce", help="train Task 1, 2, 3 and write the Task 4 comparison")
+    _add_train_overrides(p)
+    p.add_argument("--out", default="reports")
+    p.add_argument("--ship", action="store_true", help="copy the models into models/")
+    p = sub.add_parser("ship", help="copy a finished run's model into models/")
+    p.add_argument("run")
+    p.add_argument("--command", help="the command that made it, for the manifest")
+    p = sub.add_parser("bench", help="training throughput and single-image denoise latency")
+    p.add_argument("--train-size", type=int, default=6000)
+    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--repeats", type=int, default=200)
+    for p in sub.choices.values():
+        _add_common(p)
+    return parser
+
+
+COMMANDS = {"train": cmd_train, "resume": cmd_resume, "stop": cmd_stop, "runs": cmd_runs,
+            "evaluate": cmd_evaluate, "compare": cmd_compare, "reproduce": cmd_reproduce,
+            "ship": cmd_ship, "bench": cmd_bench}
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except (data.DataError, FileNotFoundError, ValueError, LookupError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

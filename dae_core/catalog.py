@@ -1,0 +1,113 @@
+"""Every model the app can use: the shipped ones (``models/manifest.json``) and
+finished runs, described the same way."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dae_core.runs import PROJECT_ROOT, Run, list_runs, write_json_atomic
+
+MODELS_ENV = "DAE_MODELS_DIR"
+HISTORY_KEYS = ("epoch", "loss", "val_loss", "accuracy", "val_accuracy", "mse", "val_mse", "seconds")
+
+
+def default_models_dir() -> Path:
+    return Path(os.environ.get(MODELS_ENV, PROJECT_ROOT / "models"))
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """A usable model: where its file is, what it is, and what it reached."""
+
+    name: str
+    task: str
+    preset: str
+    path: Path
+    source: str  # "shipped" or "run"
+    test: dict = field(default_factory=dict)
+    history: list = field(default_factory=list)  # epoch records
+    config: dict = field(default_factory=dict)
+    command: str = ""
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.source})"
+
+
+def _manifest_path(models_dir: Path) -> Path:
+    return models_dir / "manifest.json"
+
+
+def read_manifest(models_dir: str | Path | None = None) -> list[dict]:
+    path = _manifest_path(Path(models_dir or default_models_dir()))
+    try:
+        return json.loads(path.read_text())["models"]
+    except FileNotFoundError:
+        return []
+    except (ValueError, KeyError) as e:
+        raise ValueError(f"{path} is not a valid model manifest ({e}); restore it from git.") from e
+
+
+def shipped_models(models_dir: str | Path | None = None) -> list[ModelEntry]:
+    models_dir = Path(models_dir or default_models_dir())
+    return [ModelEntry(m["name"], m["task"], m["preset"], models_dir / m["file"], "shipped",
+                       m.get("test", {}), m.get("history", []), m.get("config", {}),
+                       m.get("command", ""))
+            for m in read_manifest(models_dir)]
+
+
+def shipped_model_path(task: str, preset: str, models_dir: str | Path | None = None) -> Path:
+    """The shipped model file for (task, preset); a path that may not exist if none ships."""
+    for entry in shipped_models(models_dir):
+        if entry.task == task and entry.preset == preset:
+            return entry.path
+    return Path(models_dir or default_models_dir()) / f"{task}-{preset}.keras"
+
+
+def epoch_history(run: Run) -> list[dict]:
+    """Whole-epoch records of a run, trimmed to the figures worth keeping."""
+    return [{k: r[k] for k in HISTORY_KEYS if k in r}
+            for r in run.metrics("epoch") if not r.get("partial")]
+
+
+def run_models(runs_dir: str | Path | None = None) -> list[ModelEntry]:
+    """Finished runs (completed or stopped) that saved a model, newest first."""
+    entries = []
+    for run in list_runs(runs_dir):
+        status = run.status()
+        if status.get("state") not in ("completed", "stopped") or not run.model_path.exists():
+            continue
+        config = run.config()
+        entries.append(ModelEntry(run.id, config["task"], config["preset"], run.model_path, "run",
+                                  status.get("test", {}), epoch_history(run), config))
+    return entries
+
+
+def all_models(task: str | None = None, runs_dir=None, models_dir=None) -> list[ModelEntry]:
+    """Shipped models first, then finished runs; only ``task``'s when given."""
+    entries = shipped_models(models_dir) + run_models(runs_dir)
+    return [e for e in entries if task is None or e.task == task]
+
+
+def ship_run(run: Run, command: str, models_dir: str | Path | None = None) -> ModelEntry:
+    """Copy a finished run's model into ``models/`` as ``<task>-<preset>.keras`` and list it."""
+    models_dir = Path(models_dir or default_models_dir())
+    models_dir.mkdir(parents=True, exist_ok=True)
+    config, status = run.config(), run.status()
+    config = {**config, "data_dir": None}  # a local path means nothing on another machine
+    name = f"{config['task']}-{config['preset']}"
+    from dae_core.models import load_model  # deferred: TensorFlow
+
+    tmp = models_dir / f".{name}.partial.keras"
+    load_model(run.model_path).save(tmp)  # loaded uncompiled: ships without optimizer state
+    os.replace(tmp, models_dir / f"{name}.keras")
+    entry = {"name": name, "task": config["task"], "preset": config["preset"],
+             "file": f"{name}.keras", "command": command, "test": status.get("test", {}),
+             "device": status.get("device"), "history": epoch_history(run), "config": config}
+    manifest = [m for m in read_manifest(models_dir) if m["name"] != name] + [entry]
+    manifest.sort(key=lambda m: m["name"])
+    write_json_atomic(_manifest_path(models_dir), {"models": manifest})
+    return shipped_models(models_dir)[[m["name"] for m in manifest].index(name)]

@@ -1,0 +1,209 @@
+"""MNIST and Fashion-MNIST: loading from a folder, Keras, or the bundled sample.
+
+Images come back as ``(N, 28, 28, 1) float32 in [0, 1]``, labels as ``(N,) int64``.
+Sources are tried in order: an explicit folder (argument or ``DAE_DATA_DIR``),
+Keras's cache and download, then the bundled sample (test images only).
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+DATA_DIR_ENV = "DAE_DATA_DIR"
+SAMPLE_DIR = Path(__file__).parent / "sample_data"
+DATASETS = ("mnist", "fashion-mnist")
+IDX_FILES = {
+    "train_images": "train-images-idx3-ubyte.gz",
+    "train_labels": "train-labels-idx1-ubyte.gz",
+    "test_images": "t10k-images-idx3-ubyte.gz",
+    "test_labels": "t10k-labels-idx1-ubyte.gz",
+}
+IMAGE_MAGIC, LABEL_MAGIC = 2051, 2049
+FASHION_CLASSES = (
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+)
+TRAIN_SIZE, VAL_SIZE = 48_000, 12_000
+SPLIT_SEED = 42
+
+
+class DataError(RuntimeError):
+    """A dataset could not be loaded; the message says what was tried and how to fix it."""
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """One dataset split the assignment's way. Images (N, 28, 28, 1) float32 in [0, 1]."""
+
+    name: str
+    source: str  # where it came from, for the user to see
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+
+    @property
+    def is_sample(self) -> bool:
+        return len(self.x_train) == 0
+
+
+# --- IDX files ---------------------------------------------------------------
+
+def read_idx(path: Path, magic: int) -> np.ndarray:
+    """Read one gzip'd IDX file, validating its header against its size."""
+    try:
+        with gzip.open(path, "rb") as f:
+            raw = f.read()
+    except (OSError, EOFError) as e:
+        raise DataError(f"{path} is not a readable gzip file ({e}); download it again.") from e
+    ndim = 3 if magic == IMAGE_MAGIC else 1
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise DataError(f"{path} is too short to be an IDX file; download it again.")
+    found, *dims = struct.unpack(f">{1 + ndim}I", raw[:header])
+    if found != magic:
+        raise DataError(f"{path}: IDX magic {found}, expected {magic}; is it the right file?")
+    if ndim == 3 and tuple(dims[1:]) != (28, 28):
+        raise DataError(f"{path}: images are {dims[1]}x{dims[2]}, expected 28x28.")
+    expected = header + int(np.prod(dims))
+    if len(raw) != expected:
+        raise DataError(f"{path} holds {len(raw)} bytes, its header promises {expected}: "
+                        "the file is truncated or corrupt; download it again.")
+    return np.frombuffer(raw, np.uint8, offset=header).reshape(dims)
+
+
+def read_idx_folder(folder: Path) -> tuple[np.ndarray, ...]:
+    """(x_train, y_train, x_test, y_test) as uint8 from the four IDX gzip files."""
+    arrays = []
+    for key in ("train_images", "train_labels", "test_images", "test_labels"):
+        magic = IMAGE_MAGIC if key.endswith("images") else LABEL_MAGIC
+        arrays.append(read_idx(folder / IDX_FILES[key], magic))
+    return tuple(arrays)
+
+
+def read_npz(path: Path) -> tuple[np.ndarray, ...]:
+    """(x_train, y_train, x_test, y_test) from a Keras-style .npz."""
+    try:
+        with np.load(path) as z:
+            return tuple(z[k] for k in ("x_train", "y_train", "x_test", "y_test"))
+    except (OSError, ValueError, KeyError) as e:
+        raise DataError(f"{path} is not a readable Keras dataset .npz ({e}).") from e
+
+
+# --- sources -----------------------------------------------------------------
+
+def _folder_candidates(root: Path, name: str) -> list[Path]:
+    return [root / name, root / name.replace("-", "_"), root]
+
+
+def load_from_folder(root: Path, name: str) -> tuple[np.ndarray, ...] | None:
+    """Look for the dataset under ``root`` (or ``root/name``): IDX gzip files or ``name.npz``."""
+    for folder in _folder_candidates(Path(root), name):
+        if (folder / IDX_FILES["train_images"]).exists():
+            return read_idx_folder(folder)
+        npz = folder / f"{name}.npz"
+        if npz.exists():
+            return read_npz(npz)
+    return None
+
+
+def load_from_keras(name: str, download: bool) -> tuple[np.ndarray, ...] | None:
+    """Keras's cache (~/.keras/datasets); downloads through Keras only when ``download``."""
+    cache = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "datasets"
+    cached = load_from_folder(cache, name)
+    if cached is not None or not download:
+        return cached
+    import keras  # deferred: importing TensorFlow takes seconds
+
+    loader = keras.datasets.mnist if name == "mnist" else keras.datasets.fashion_mnist
+    (x_train, y_train), (x_test, y_test) = loader.load_data()
+    return x_train, y_train, x_test, y_test
+
+
+def load_sample(name: str) -> tuple[np.ndarray, np.ndarray]:
+    """The bundled sample: (x_test, y_test) uint8, a few thousand test images."""
+    with np.load(SAMPLE_DIR / f"{name}-sample.npz") as z:
+        return z["x_test"], z["y_test"]
+
+
+def check_raw(name: str, x_train, y_train, x_test, y_test) -> None:
+    if x_train.shape[1:] != (28, 28) or x_test.shape[1:] != (28, 28):
+        raise DataError(f"{name}: images must be 28x28, got {x_train.shape[1:]}.")
+    if len(x_train) != len(y_train) or len(x_test) != len(y_test):
+        raise DataError(f"{name}: image and label counts differ.")
+    if len(x_train) < TRAIN_SIZE + VAL_SIZE:
+        raise DataError(f"{name}: {len(x_train)} training images, the split needs 60,000.")
+
+
+def to_float(images: np.ndarray) -> np.ndarray:
+    """uint8 (N, 28, 28) -> (N, 28, 28, 1) float32 in [0, 1]."""
+    return (images.astype(np.float32) / 255.0)[..., None]
+
+
+def split_train_val(n: int, seed: int = SPLIT_SEED) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the assignment's 48,000 / 12,000 split, fixed by ``seed``."""
+    order = np.random.default_rng(seed).permutation(n)
+    return order[:TRAIN_SIZE], order[TRAIN_SIZE:TRAIN_SIZE + VAL_SIZE]
+
+
+def _assemble(name, source, x_train, y_train, x_test, y_test) -> Dataset:
+    check_raw(name, x_train, y_train, x_test, y_test)
+    train_idx, val_idx = split_train_val(len(x_train))
+    y_train, y_test = y_train.astype(np.int64), y_test.astype(np.int64)
+    return Dataset(name, source, to_float(x_train[train_idx]), y_train[train_idx],
+                   to_float(x_train[val_idx]), y_train[val_idx], to_float(x_test), y_test)
+
+
+def _empty_sample(name: str) -> Dataset:
+    x_test, y_test = load_sample(name)
+    empty_x = np.zeros((0, 28, 28, 1), np.float32)
+    empty_y = np.zeros((0,), np.int64)
+    return Dataset(name, f"bundled sample ({len(x_test)} test images)",
+                   empty_x, empty_y, empty_x, empty_y, to_float(x_test), y_test.astype(np.int64))
+
+
+def load_dataset(name: str, data_dir: str | Path | None = None, *,
+                 download: bool = True, allow_sample: bool = False) -> Dataset:
+    """Load ``name`` ("mnist" or "fashion-mnist") from the first source that has it.
+
+    ``data_dir`` (or ``$DAE_DATA_DIR``) is tried first, then Keras's cache and
+    download, then, when ``allow_sample``, the bundled test sample.
+    """
+    if name not in DATASETS:
+        raise ValueError(f"unknown dataset {name!r}; choose one of {DATASETS}")
+    data_dir = data_dir or os.environ.get(DATA_DIR_ENV)
+    tried = []
+    if data_dir:
+        found = load_from_folder(Path(data_dir), name)
+        if found is not None:
+            return _assemble(name, f"folder {data_dir}", *found)
+        tried.append(f"folder {data_dir} (no {IDX_FILES['train_images']} or {name}.npz)")
+    try:
+        found = load_from_keras(name, download)
+        if found is not None:
+            return _assemble(name, "Keras cache", *found)
+        tried.append("Keras cache (empty)")
+    except Exception as e:  # noqa: BLE001 - any download failure means: try the next source
+        tried.append(f"Keras download ({type(e).__name__}: {str(e)[:120]})")
+    if allow_sample:
+        return _empty_sample(name)
+    raise DataError(
+        f"{name} full data not found. Tried: " + "; ".join(tried) + ". "
+        f"Fix: pass --data-dir or set {DATA_DIR_ENV} to a folder holding the four "
+        f"IDX .gz files (or {name}.npz), or go online so Keras can download it.")
+
+
+def subset(x: np.ndarray, y: np.ndarray, size: int | None, seed: int = 0):
+    """The first ``size`` items of a fixed shuffle (all when ``size`` is None)."""
+    if size is None or size >= len(x):
+        return x, y
+    idx = np.random.default_rng(seed).permutation(len(x))[:size]
+    return x[idx], y[idx]

@@ -1,0 +1,146 @@
+"""Model builders: the autoencoder (with a named encoder), the Task 2 CNN, the
+Task 3 transfer classifier and the seed's three variants.
+
+Every layer is named; the encoder is a sub-model called ``encoder`` so transfer
+copies its weights by name (Keras 3 refuses ``load_weights(by_name=True)``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import keras
+from keras import layers
+
+INPUT_SHAPE = (28, 28, 1)
+NUM_CLASSES = 10
+
+
+@dataclass(frozen=True)
+class Arch:
+    """Layer widths. ``seed`` is the assignment's; ``improved`` is wider, with batch norm."""
+
+    encoder_filters: tuple[int, int, int] = (16, 8, 8)
+    cnn_filters: tuple[int, int] = (32, 64)
+    convs_per_block: int = 1  # CNN convolutions before each pooling
+    dense_units: int = 128
+    dropout: float = 0.5
+    batch_norm: bool = False
+
+    def __post_init__(self):
+        if len(self.encoder_filters) != 3 or min(self.encoder_filters) < 1:
+            raise ValueError(f"encoder_filters must be 3 positive ints, got {self.encoder_filters}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+
+
+ARCHS = {
+    "seed": Arch(),
+    "improved": Arch(encoder_filters=(32, 64, 64), cnn_filters=(32, 64), convs_per_block=2,
+                     dense_units=256, dropout=0.4, batch_norm=True),
+}
+
+
+def _conv(x, filters, name, batch_norm, padding="same"):
+    """Conv2D + ReLU, with batch norm between them when asked."""
+    if not batch_norm:
+        return layers.Conv2D(filters, 3, padding=padding, activation="relu", name=name)(x)
+    x = layers.Conv2D(filters, 3, padding=padding, use_bias=False, name=name)(x)
+    x = layers.BatchNormalization(name=f"{name}_bn")(x)
+    return layers.Activation("relu", name=f"{name}_relu")(x)
+
+
+def build_encoder(arch: Arch = ARCHS["seed"]) -> keras.Model:
+    """(N, 28, 28, 1) -> latent (N, 4, 4, encoder_filters[-1]): 3 x (Conv2D + MaxPooling2D)."""
+    inputs = keras.Input(INPUT_SHAPE, name="image")
+    x = inputs
+    for i, filters in enumerate(arch.encoder_filters, start=1):
+        x = _conv(x, filters, f"enc_conv{i}", arch.batch_norm)
+        x = layers.MaxPooling2D(2, padding="same", name=f"enc_pool{i}")(x)
+    return keras.Model(inputs, x, name="encoder")
+
+
+def build_decoder(latent_shape, arch: Arch = ARCHS["seed"]) -> keras.Model:
+    """Latent (N, 4, 4, C) -> (N, 28, 28, 1) in [0, 1]: 3 x (Conv2D + UpSampling2D), output conv."""
+    inputs = keras.Input(latent_shape, name="latent")
+    f1, f2, f3 = arch.encoder_filters
+    x = _conv(inputs, f3, "dec_conv1", arch.batch_norm)
+    x = layers.UpSampling2D(2, name="dec_up1")(x)  # 8x8
+    x = _conv(x, f2, "dec_conv2", arch.batch_norm)
+    x = layers.UpSampling2D(2, name="dec_up2")(x)  # 16x16
+    x = _conv(x, f1, "dec_conv3", arch.batch_norm, padding="valid")  # 14x14
+    x = layers.UpSampling2D(2, name="dec_up3")(x)  # 28x28
+    outputs = layers.Conv2D(1, 3, padding="same", activation="sigmoid", dtype="float32",
+                            name="dec_output")(x)
+    return keras.Model(inputs, outputs, name="decoder")
+
+
+def build_autoencoder(arch: Arch = ARCHS["seed"]) -> keras.Model:
+    """Task 1: encoder then decoder, both named sub-models."""
+    encoder = build_encoder(arch)
+    decoder = build_decoder(encoder.output_shape[1:], arch)
+    inputs = keras.Input(INPUT_SHAPE, name="noisy")
+    return keras.Model(inputs, decoder(encoder(inputs)), name="autoencoder")
+
+
+def _classifier_head(x, arch: Arch):
+    x = layers.Flatten(name="flatten")(x)
+    x = layers.Dense(arch.dense_units, activation="relu", name="dense")(x)
+    if arch.dropout:
+        x = layers.Dropout(arch.dropout, name="dropout")(x)
+    return layers.Dense(NUM_CLASSES, activation="softmax", dtype="float32", name="probs")(x)
+
+
+def build_cnn_classifier(arch: Arch = ARCHS["seed"], name: str = "classifier") -> keras.Model:
+    """Task 2: 2 x (Conv2D + MaxPool2D), Flatten, Dense, dropout, Dense(10) softmax."""
+    inputs = keras.Input(INPUT_SHAPE, name="image")
+    x = inputs
+    for i, filters in enumerate(arch.cnn_filters, start=1):
+        for j in range(1, arch.convs_per_block + 1):
+            x = _conv(x, filters, f"cnn_conv{i}_{j}", arch.batch_norm)
+        x = layers.MaxPooling2D(2, name=f"cnn_pool{i}")(x)
+    return keras.Model(inputs, _classifier_head(x, arch), name=name)
+
+
+def encoder_of(autoencoder: keras.Model) -> keras.Model:
+    return autoencoder.get_layer("encoder")
+
+
+def build_transfer_classifier(autoencoder: keras.Model, arch: Arch = ARCHS["seed"],
+                              trainable: bool = True) -> keras.Model:
+    """Task 3: a fresh encoder holding a copy of ``autoencoder``'s encoder weights, then
+    Flatten, Dense, Dense(10). The copy keeps the saved autoencoder untouched."""
+    source = encoder_of(autoencoder)
+    encoder = keras.models.clone_model(source)
+    encoder.set_weights(source.get_weights())
+    encoder.trainable = trainable
+    inputs = keras.Input(INPUT_SHAPE, name="image")
+    # A frozen encoder runs in inference mode so its batch-norm statistics stay put.
+    features = encoder(inputs, training=False) if not trainable else encoder(inputs)
+    return keras.Model(inputs, _classifier_head(features, arch), name="transfer")
+
+
+def build_autoencoder_classifier(autoencoder: keras.Model, arch: Arch = ARCHS["seed"],
+                                 trainable: bool = False) -> keras.Model:
+    """The seed's variants: the whole autoencoder (a copy) in front of the Task 2 CNN."""
+    ae = keras.models.clone_model(autoencoder)
+    ae.set_weights(autoencoder.get_weights())
+    ae.trainable = trainable
+    inputs = keras.Input(INPUT_SHAPE, name="image")
+    cleaned = ae(inputs, training=False) if not trainable else ae(inputs)
+    classifier = build_cnn_classifier(arch, name="cnn")
+    return keras.Model(inputs, classifier(cleaned), name="ae_classifier")
+
+
+def load_model(path) -> keras.Model:
+    """Load a ``.keras`` file, turning a missing or half-written file into a clear error."""
+    from pathlib import Path
+
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"model file {path} not found; train it first or pick another.")
+    try:
+        return keras.models.load_model(path, compile=False)
+    except Exception as e:  # noqa: BLE001 - Keras raises many types for a damaged zip
+        raise ValueError(f"model file {path} is unreadable ({type(e).__name__}); it may be "
+                         "half-written or corrupt: retrain it or restore it from git.") from e

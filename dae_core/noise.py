@@ -1,0 +1,72 @@
+"""Noise models for images ``(..., 28, 28, 1) float32 in [0, 1]``; results clipped to [0, 1].
+
+Each kind exists twice with the same maths: in NumPy (a ``np.random.Generator``
+passed in) for evaluation and the dashboard, and in TensorFlow for the training
+input pipeline, so that every epoch sees fresh noise without leaving the graph.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+NOISE_KINDS = ("gaussian", "salt_pepper", "speckle", "masking")
+LEVEL_NAMES = {"gaussian": "std", "salt_pepper": "amount", "speckle": "std", "masking": "fraction"}
+LEVEL_LIMITS = {"gaussian": 1.0, "salt_pepper": 1.0, "speckle": 2.0, "masking": 1.0}
+
+
+@dataclass(frozen=True)
+class NoiseConfig:
+    """A noise kind and its level (std for gaussian/speckle, fraction for the others)."""
+
+    kind: str = "gaussian"
+    level: float = 0.5
+
+    def __post_init__(self):
+        if self.kind not in NOISE_KINDS:
+            raise ValueError(f"noise kind {self.kind!r} unknown; choose one of {NOISE_KINDS}")
+        if not 0.0 <= self.level <= LEVEL_LIMITS[self.kind]:
+            raise ValueError(f"{self.kind} {LEVEL_NAMES[self.kind]} {self.level} is outside "
+                             f"[0, {LEVEL_LIMITS[self.kind]}]")
+
+    def label(self) -> str:
+        return f"{self.kind} {LEVEL_NAMES[self.kind]} {self.level:g}"
+
+
+def add_noise(x: np.ndarray, noise: NoiseConfig, rng: np.random.Generator) -> np.ndarray:
+    """Noisy copy of ``x`` (float32 in [0, 1]) drawn with ``rng``."""
+    x = np.asarray(x, dtype=np.float32)
+    level = noise.level
+    if noise.kind == "gaussian":
+        out = x + level * rng.standard_normal(x.shape, dtype=np.float32)
+    elif noise.kind == "speckle":
+        out = x + x * level * rng.standard_normal(x.shape, dtype=np.float32)
+    elif noise.kind == "salt_pepper":
+        u = rng.random(x.shape, dtype=np.float32)
+        out = np.where(u < level / 2, 0.0, np.where(u > 1 - level / 2, 1.0, x))
+    else:  # masking: drop a fraction of pixels to black
+        out = np.where(rng.random(x.shape, dtype=np.float32) < level, 0.0, x)
+    return np.clip(out, 0.0, 1.0).astype(np.float32)
+
+
+def tf_noise_fn(noise: NoiseConfig):
+    """A TensorFlow function ``x -> noisy x`` for ``tf.data`` pipelines (fresh draws per call)."""
+    import tensorflow as tf  # deferred: only the training pipeline needs it
+
+    level = float(noise.level)
+
+    def apply(x):
+        shape = tf.shape(x)
+        if noise.kind == "gaussian":
+            out = x + level * tf.random.normal(shape)
+        elif noise.kind == "speckle":
+            out = x + x * level * tf.random.normal(shape)
+        elif noise.kind == "salt_pepper":
+            u = tf.random.uniform(shape)
+            out = tf.where(u < level / 2, 0.0, tf.where(u > 1 - level / 2, 1.0, x))
+        else:
+            out = tf.where(tf.random.uniform(shape) < level, 0.0, x)
+        return tf.clip_by_value(out, 0.0, 1.0)
+
+    return apply

@@ -1,0 +1,176 @@
+"""The run store: one folder per training run, safe to follow from another process.
+
+A run folder holds ``config.json`` (written once), ``status.json`` (replaced
+atomically on every change), ``metrics.jsonl`` (one flushed JSON line per record),
+``model.keras`` (the final model), ``checkpoint.keras`` (the last finished epoch),
+``STOP`` (a stop request) and ``log.txt`` (the process's output).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+RUNS_ENV = "DAE_RUNS_DIR"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+STATES = ("queued", "running", "completed", "failed", "stopped")
+ACTIVE_STATES = ("queued", "running")
+
+
+def default_runs_dir() -> Path:
+    return Path(os.environ.get(RUNS_ENV, PROJECT_ROOT / "runs"))
+
+
+def write_json_atomic(path: Path, obj) -> None:
+    """Write temp, fsync, rename: a reader sees the old file or the new one, never half."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w") as f:
+        json.dump(obj, f, indent=1)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def pid_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie has exited; it only waits for its parent to reap it
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ", 1)[1][0] != "Z"
+    except OSError:
+        return True
+
+
+class Run:
+    """A handle on one run folder; reads are always fresh from disk."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    @property
+    def id(self) -> str:
+        return self.path.name
+
+    @property
+    def model_path(self) -> Path:
+        return self.path / "model.keras"
+
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.path / "checkpoint.keras"
+
+    @property
+    def log_path(self) -> Path:
+        return self.path / "log.txt"
+
+    @classmethod
+    def create(cls, config: dict, root: str | Path | None = None) -> "Run":
+        root = Path(root or default_runs_dir())
+        root.mkdir(parents=True, exist_ok=True)
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        base = f"{stamp}-{config.get('task', 'run')}-{config.get('preset', '')}".rstrip("-")
+        for n in range(1000):
+            path = root / (base if n == 0 else f"{base}-{n}")
+            try:
+                path.mkdir()
+                break
+            except FileExistsError:
+                continue
+        run = cls(path)
+        write_json_atomic(path / "config.json", config)
+        run.set_status("queued")
+        return run
+
+    def config(self) -> dict:
+        return json.loads((self.path / "config.json").read_text())
+
+    def status(self) -> dict:
+        try:
+            return json.loads((self.path / "status.json").read_text())
+        except (OSError, ValueError):
+            return {"state": "unknown"}
+
+    def set_status(self, state: str, **fields) -> dict:
+        if state not in STATES:
+            raise ValueError(f"state {state!r} is not one of {STATES}")
+        status = {**self.status(), **fields, "state": state, "updated": time.time()}
+        if state in ACTIVE_STATES and "error" not in fields:
+            status.pop("error", None)
+        write_json_atomic(self.path / "status.json", status)
+        return status
+
+    def state(self) -> str:
+        """The recorded state, or ``failed`` when an active run's process has died."""
+        status = self.status()
+        state = status.get("state", "unknown")
+        if state in ACTIVE_STATES and status.get("pid") and not pid_alive(status["pid"]):
+            return "failed"
+        return state
+
+    def is_active(self) -> bool:
+        return self.state() in ACTIVE_STATES
+
+    def append_metric(self, record: dict) -> None:
+        with open(self.path / "metrics.jsonl", "a") as f:
+            f.write(json.dumps(record) + "\n")
+            f.flush()
+
+    def metrics(self, kind: str | None = None) -> list[dict]:
+        """Recorded lines (``kind`` "epoch" or "batch" to filter); a half-written last line is skipped."""
+        try:
+            lines = (self.path / "metrics.jsonl").read_text().splitlines()
+        except OSError:
+            return []
+        records = []
+        for line in lines:
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if kind is None or record.get("kind") == kind:
+                records.append(record)
+        return records
+
+    def truncate_metrics(self, last_epoch: int) -> None:
+        """Drop records after ``last_epoch`` (1-based), before resuming from its checkpoint."""
+        kept = [r for r in self.metrics() if r.get("epoch", 0) <= last_epoch
+                and not (r.get("kind") == "batch" and r.get("epoch", 0) == last_epoch)]
+        tmp = self.path / ".metrics.tmp"
+        tmp.write_text("".join(json.dumps(r) + "\n" for r in kept))
+        os.replace(tmp, self.path / "metrics.jsonl")
+
+    def request_stop(self) -> None:
+        (self.path / "STOP").touch()
+
+    def stop_requested(self) -> bool:
+        return (self.path / "STOP").exists()
+
+    def clear_stop(self) -> None:
+        (self.path / "STOP").unlink(missing_ok=True)
+
+
+def list_runs(root: str | Path | None = None) -> list[Run]:
+    """Runs under ``root``, newest first."""
+    root = Path(root or default_runs_dir())
+    if not root.is_dir():
+        return []
+    runs = [Run(p) for p in root.iterdir() if (p / "config.json").exists()]
+    return sorted(runs, key=lambda r: r.id, reverse=True)
+
+
+def find_run(ref: str, root: str | Path | None = None) -> Run:
+    """A run by folder path or id (a unique prefix will do)."""
+    if Path(ref).is_dir():
+        return Run(ref)
+    matches = [r for r in list_runs(root) if r.id.startswith(ref)]
+    if len(matches) != 1:
+        raise LookupError(f"run {ref!r}: {len(matches)} matches under {root or default_runs_dir()}")
+    return matches[0]
