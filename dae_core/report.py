@@ -9,6 +9,7 @@ import pandas as pd
 
 from dae_core import evaluate, seed
 from dae_core.catalog import ModelEntry
+from dae_core.config import TASK_TITLES
 
 METRICS = ("precision", "recall", "f1")
 
@@ -54,7 +55,7 @@ def _ours(figure: str, entry: ModelEntry, report: evaluate.ClassifierReport) -> 
     if figure == "test loss":
         return report.loss
     last = entry.history[-1] if entry.history else {}
-    key = ("val_" if figure.startswith("validation") else "") + figure.split()[1]
+    key = ("val_" if figure.startswith("validation") else "") + figure.split()[1].rstrip(",")
     return last.get(key)
 
 
@@ -85,3 +86,17 @@ def write_comparison(comp: Comparison, out_dir: str | Path) -> list[Path]:
         f"## The seed's per-class figures\n\n{seed_rows.to_markdown(index=False, floatfmt='.4f')}\n\n"
         f"## Is the difference real?\n\n{comp.sentence()}\n")
     return paths
+
+
+def variants_table(entries: list[ModelEntry]) -> pd.DataFrame:
+    """The seed's three variants, each beside the recorded test figures of our models of
+    that variant in ``entries`` (one row per model; empty figures where none exists)."""
+    rows = []
+    for task, (seed_loss, seed_accuracy) in seed.VARIANTS.items():
+        ours = [e for e in entries if e.task == task] or [None]
+        for entry in ours:
+            test = entry.test if entry else {}
+            rows.append({"variant": TASK_TITLES[task], "model": entry.name if entry else "(none trained yet)",
+                         "test loss": test.get("loss"), "test accuracy": test.get("accuracy"),
+                         "seed test loss": seed_loss, "seed test accuracy": seed_accuracy})
+    return pd.DataFrame(rows)

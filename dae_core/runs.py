@@ -141,8 +141,7 @@ class Run:
 
     def truncate_metrics(self, last_epoch: int) -> None:
         """Drop records after ``last_epoch`` (1-based), before resuming from its checkpoint."""
-        kept = [r for r in self.metrics() if r.get("epoch", 0) <= last_epoch
-                and not (r.get("kind") == "batch" and r.get("epoch", 0) == last_epoch)]
+        kept = [r for r in self.metrics() if r.get("epoch", 0) <= last_epoch]
         tmp = self.path / ".metrics.tmp"
         tmp.write_text("".join(json.dumps(r) + "\n" for r in kept))
         os.replace(tmp, self.path / "metrics.jsonl")

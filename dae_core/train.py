@@ -240,7 +240,10 @@ def _fit(run: Run, config: TrainConfig, resume: bool, verbose: bool) -> dict:
 
     strategy, device = setup_device()
     keras.utils.set_random_seed(config.seed)
-    run.set_status("running", device=device, started=time.time(), epoch=0, epochs=config.epochs)
+    resume = resume and run.checkpoint_path.exists()
+    initial_epoch = int(run.status().get("epoch", 0)) if resume else 0  # read before it is reset
+    run.set_status("running", device=device, started=time.time(), epoch=initial_epoch,
+                   epochs=config.epochs)
     arrays = load_task_data(config)
     steps = -(-len(arrays["x_train"]) // config.batch_size)
     noise = config.noise if (config.is_autoencoder or config.noisy_inputs) else None
@@ -248,11 +251,9 @@ def _fit(run: Run, config: TrainConfig, resume: bool, verbose: bool) -> dict:
     train_ds = make_dataset(arrays["x_train"], y, config.batch_size, shuffle=True, seed=config.seed,
                             noise=noise, augment=config.augment)
     val_ds = make_validation_dataset(arrays, config)
-    initial_epoch = 0
     with strategy.scope():
-        if resume and run.checkpoint_path.exists():
+        if resume:
             model = keras.models.load_model(run.checkpoint_path)
-            initial_epoch = int(run.status().get("epoch", 0))
             run.truncate_metrics(initial_epoch)
         else:
             model = build_model(config, steps)
@@ -261,7 +262,7 @@ def _fit(run: Run, config: TrainConfig, resume: bool, verbose: bool) -> dict:
     if verbose:
         callbacks.append(progress.EpochPrinter(config.epochs, f"{config.task}/{config.preset}"))
     model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, initial_epoch=initial_epoch,
-              callbacks=callbacks, verbose=0)
+              callbacks=callbacks, shuffle=False, verbose=0)  # the pipeline shuffles
     save_model_atomic(model, run.model_path)
     stopped = run.stop_requested()
     test = evaluate.test_summary(model, config, arrays["dataset"])

@@ -1,0 +1,94 @@
+"""``python -m dae_core bench``: training throughput and single-image denoise latency,
+ours against plain Keras, measured side by side in one process."""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+
+import numpy as np
+
+from dae_core import catalog, data
+from dae_core.config import make_config
+from dae_core.noise import NoiseConfig, add_noise
+
+
+def _steady_rate(epoch_seconds: list[float], samples: int) -> float:
+    """Samples per second over the epochs after the first (which pays for tracing)."""
+    steady = epoch_seconds[1:] or epoch_seconds
+    return samples / statistics.median(steady)
+
+
+def plain_fit_rate(x: np.ndarray, epochs: int, batch_size: int) -> float:
+    """A plain Keras run of Task 1: noise drawn once up front, ``model.fit`` on arrays."""
+    import keras
+
+    from dae_core.models import build_autoencoder
+
+    keras.utils.set_random_seed(0)
+    model = build_autoencoder()
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    noisy = add_noise(x, NoiseConfig("gaussian", 0.5), np.random.default_rng(0))
+    times = []
+    timer = keras.callbacks.LambdaCallback(
+        on_epoch_begin=lambda e, logs: times.append(-time.perf_counter()),
+        on_epoch_end=lambda e, logs: times.__setitem__(-1, times[-1] + time.perf_counter()))
+    model.fit(noisy, x, epochs=epochs, batch_size=batch_size, shuffle=True, verbose=0,
+              callbacks=[timer])
+    return _steady_rate(times, len(x))
+
+
+def dae_core_rate(train_size: int, epochs: int, batch_size: int, data_dir) -> float:
+    """The same model through ``dae_core``: a recorded run with fresh noise every epoch."""
+    from dae_core.train import train_config
+
+    config = make_config("task1", "seed", epochs=epochs, batch_size=batch_size,
+                         train_size=train_size, data_dir=data_dir)
+    with tempfile.TemporaryDirectory() as runs_dir:
+        run = train_config(config, runs_dir, verbose=False)
+        seconds = [r["seconds"] for r in run.metrics("epoch")]
+    return _steady_rate(seconds, train_size)
+
+
+def latency_ms(fn, x, repeats: int) -> float:
+    """Median wall time of ``fn(x)`` in ms, after warming up."""
+    for _ in range(5):
+        fn(x)
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn(x)
+        samples.append((time.perf_counter() - start) * 1000)
+    return statistics.median(samples)
+
+
+def denoise_latencies(model, image: np.ndarray, repeats: int) -> dict[str, float]:
+    from dae_core.inference import Denoiser
+
+    denoiser = Denoiser(model)
+    return {
+        "model.predict(x)": latency_ms(lambda x: model.predict(x, verbose=0), image, repeats),
+        "model(x)": latency_ms(lambda x: model(x, training=False).numpy(), image, repeats),
+        "dae_core Denoiser (dashboard)": latency_ms(denoiser, image, repeats),
+    }
+
+
+def main(args) -> None:
+    from dae_core.models import build_autoencoder, load_model
+
+    ds = data.load_dataset("mnist", args.data_dir)
+    x, _ = data.subset(ds.x_train, ds.y_train, args.train_size, 0)
+    batch = 1000
+    print(f"training: Task 1 autoencoder, {len(x)} MNIST images, batch {batch}, {args.epochs} epochs "
+          "(first epoch excluded)")
+    plain = plain_fit_rate(x, args.epochs, batch)
+    ours = dae_core_rate(len(x), args.epochs, batch, args.data_dir)
+    print(f"  plain model.fit (noise once)          {plain:10.0f} samples/s")
+    print(f"  dae_core run (fresh noise, recording) {ours:10.0f} samples/s   {ours / plain:.2f}x")
+    print(f"single-image denoise, warm, median of {args.repeats}:")
+    image = add_noise(ds.x_test[:1], NoiseConfig("gaussian", 0.5), np.random.default_rng(0))
+    shipped = catalog.shipped_model_path("task1", "seed")
+    model = load_model(shipped) if shipped.exists() else build_autoencoder()
+    for name, ms in denoise_latencies(model, image, args.repeats).items():
+        print(f"  {name:32s} {ms:8.2f} ms")

@@ -1,0 +1,114 @@
+import gzip
+import struct
+
+import numpy as np
+import pytest
+
+from dae_core import data
+
+LABEL_COUNTS = {
+    ("mnist", "train"): [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949],
+    ("mnist", "test"): [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009],
+    ("fashion-mnist", "train"): [6000] * 10,
+    ("fashion-mnist", "test"): [1000] * 10,
+}
+MEAN_PIXEL = {("mnist", "train"): 33.318, ("mnist", "test"): 33.791,
+              ("fashion-mnist", "train"): 72.940, ("fashion-mnist", "test"): 73.147}
+
+
+def write_idx(path, array, magic):
+    header = struct.pack(f">{1 + array.ndim}I", magic, *array.shape)
+    with gzip.open(path, "wb") as f:
+        f.write(header + array.astype(np.uint8).tobytes())
+
+
+def fake_folder(folder, n_train=60_000, n_test=20):
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    write_idx(folder / data.IDX_FILES["train_images"], rng.integers(0, 256, (n_train, 28, 28)), 2051)
+    write_idx(folder / data.IDX_FILES["train_labels"], rng.integers(0, 10, n_train), 2049)
+    write_idx(folder / data.IDX_FILES["test_images"], rng.integers(0, 256, (n_test, 28, 28)), 2051)
+    write_idx(folder / data.IDX_FILES["test_labels"], rng.integers(0, 10, n_test), 2049)
+
+
+@pytest.mark.data
+@pytest.mark.parametrize("name", data.DATASETS)
+def test_real_files_match_their_published_checks(name, data_dir):
+    x_train, y_train, x_test, y_test = data.read_idx_folder(data_dir / name)
+    for split, x, y in (("train", x_train, y_train), ("test", x_test, y_test)):
+        assert np.bincount(y, minlength=10).tolist() == LABEL_COUNTS[(name, split)]
+        assert x.mean() == pytest.approx(MEAN_PIXEL[(name, split)], abs=5e-4)
+
+
+@pytest.mark.data
+def test_load_dataset_gives_the_assignment_split(data_dir):
+    ds = data.load_dataset("fashion-mnist", data_dir)
+    assert (len(ds.x_train), len(ds.x_val), len(ds.x_test)) == (48_000, 12_000, 10_000)
+    assert ds.x_train.shape[1:] == (28, 28, 1) and ds.x_train.dtype == np.float32
+    assert 0.0 <= ds.x_test.min() and ds.x_test.max() == 1.0
+    assert ds.y_train.dtype == np.int64 and "folder" in ds.source
+    again = data.load_dataset("fashion-mnist", data_dir)
+    np.testing.assert_array_equal(ds.y_val, again.y_val)  # the split is fixed
+
+
+def test_split_is_disjoint_and_seeded():
+    train, val = data.split_train_val(60_000)
+    assert len(set(train) | set(val)) == 60_000
+    assert not np.array_equal(train, data.split_train_val(60_000, seed=1)[0])
+
+
+def test_truncated_file_names_itself_and_the_fix(tmp_path):
+    fake_folder(tmp_path / "mnist", n_train=60_000)
+    path = tmp_path / "mnist" / data.IDX_FILES["test_images"]
+    raw = gzip.decompress(path.read_bytes())
+    path.write_bytes(gzip.compress(raw[:-100]))
+    with pytest.raises(data.DataError, match="truncated or corrupt.*download it again"):
+        data.load_dataset("mnist", tmp_path, download=False)
+
+
+def test_foreign_file_is_refused(tmp_path):
+    fake_folder(tmp_path / "mnist")
+    (tmp_path / "mnist" / data.IDX_FILES["train_labels"]).write_bytes(b"not a gzip at all")
+    with pytest.raises(data.DataError, match="not a readable gzip"):
+        data.load_dataset("mnist", tmp_path, download=False)
+
+
+def test_wrong_magic_is_refused(tmp_path):
+    fake_folder(tmp_path / "mnist")
+    path = tmp_path / "mnist" / data.IDX_FILES["test_labels"]
+    write_idx(path, np.zeros((20, 28, 28)), 2051)  # images where labels belong
+    with pytest.raises(data.DataError, match="magic 2051, expected 2049"):
+        data.load_dataset("mnist", tmp_path, download=False)
+
+
+def test_missing_data_says_what_was_tried(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    with pytest.raises(data.DataError) as err:
+        data.load_dataset("mnist", tmp_path / "nowhere", download=False)
+    message = str(err.value)
+    assert "nowhere" in message and "Keras cache" in message and data.DATA_DIR_ENV in message
+
+
+def test_npz_folder_is_read(tmp_path):
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "mnist.npz", x_train=rng.integers(0, 256, (60_000, 28, 28), dtype=np.uint8),
+             y_train=rng.integers(0, 10, 60_000), x_test=np.zeros((5, 28, 28), np.uint8),
+             y_test=np.arange(5))
+    ds = data.load_dataset("mnist", tmp_path, download=False)
+    assert len(ds.x_test) == 5 and ds.y_test.tolist() == [0, 1, 2, 3, 4]
+
+
+def test_bundled_sample_is_the_fallback(tmp_path, monkeypatch):
+    monkeypatch.delenv(data.DATA_DIR_ENV, raising=False)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    ds = data.load_dataset("fashion-mnist", download=False, allow_sample=True)
+    assert ds.is_sample and len(ds.x_test) == 3000 and "sample" in ds.source
+    assert np.bincount(ds.y_test, minlength=10).min() > 200  # every class is there
+
+
+def test_subset_is_fixed_by_seed():
+    x, y = np.arange(100).reshape(100, 1), np.arange(100)
+    a, _ = data.subset(x, y, 10, seed=3)
+    b, _ = data.subset(x, y, 10, seed=3)
+    assert np.array_equal(a, b) and len(a) == 10
+    assert data.subset(x, y, None)[0] is x

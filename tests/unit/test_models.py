@@ -1,0 +1,72 @@
+import numpy as np
+import pytest
+
+from dae_core import models
+
+
+@pytest.fixture(scope="module")
+def autoencoder():
+    return models.build_autoencoder()
+
+
+def test_autoencoder_shapes_and_named_encoder(autoencoder):
+    assert autoencoder.output_shape == (None, 28, 28, 1)
+    encoder = autoencoder.get_layer("encoder")
+    assert encoder.output_shape == (None, 4, 4, 8)
+    convs = [layer.name for layer in encoder.layers if "conv" in layer.name]
+    pools = [layer.name for layer in encoder.layers if "pool" in layer.name]
+    assert len(convs) == 3 and len(pools) == 3
+    decoder = autoencoder.get_layer("decoder")
+    assert sum("up" in layer.name for layer in decoder.layers) == 3
+    out = autoencoder(np.zeros((2, 28, 28, 1), np.float32)).numpy()
+    assert out.min() >= 0 and out.max() <= 1  # sigmoid output
+
+
+def test_cnn_classifier_matches_the_assignment():
+    model = models.build_cnn_classifier()
+    kinds = [type(layer).__name__ for layer in model.layers]
+    assert kinds.count("Conv2D") == 2 and kinds.count("MaxPooling2D") == 2
+    assert "Dropout" in kinds and model.output_shape == (None, 10)
+    probs = model(np.random.default_rng(0).random((3, 28, 28, 1), dtype=np.float32)).numpy()
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
+
+
+@pytest.mark.parametrize("trainable", [True, False])
+def test_transfer_copies_the_encoder_weights(autoencoder, trainable):
+    model = models.build_transfer_classifier(autoencoder, trainable=trainable)
+    copied = model.get_layer("encoder").get_weights()
+    for ours, theirs in zip(copied, models.encoder_of(autoencoder).get_weights()):
+        np.testing.assert_array_equal(ours, theirs)
+    assert model.get_layer("encoder").trainable is trainable
+    assert model.get_layer("encoder") is not models.encoder_of(autoencoder)  # a copy
+    assert model.output_shape == (None, 10)
+
+
+def test_frozen_variant_trains_only_the_classifier(autoencoder):
+    frozen = models.build_autoencoder_classifier(autoencoder, trainable=False)
+    free = models.build_autoencoder_classifier(autoencoder, trainable=True)
+    n_classifier = len(frozen.get_layer("cnn").trainable_weights)
+    assert len(frozen.trainable_weights) == n_classifier
+    assert len(free.trainable_weights) == n_classifier + len(autoencoder.trainable_weights)
+
+
+def test_improved_arch_is_wider_with_batch_norm():
+    model = models.build_autoencoder(models.ARCHS["improved"])
+    names = [layer.name for layer in model.get_layer("encoder").layers]
+    assert any(name.endswith("_bn") for name in names)
+    assert model.count_params() > models.build_autoencoder().count_params()
+
+
+def test_half_written_model_file_gives_a_clear_error(tmp_path, autoencoder):
+    path = tmp_path / "ae.keras"
+    autoencoder.save(path)
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.raises(ValueError, match="half-written or corrupt"):
+        models.load_model(path)
+    with pytest.raises(FileNotFoundError, match="train it first"):
+        models.load_model(tmp_path / "missing.keras")
+
+
+def test_arch_validation():
+    with pytest.raises(ValueError, match="dropout"):
+        models.Arch(dropout=1.5)

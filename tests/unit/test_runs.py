@@ -1,0 +1,84 @@
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from dae_core.runs import Run, find_run, list_runs, pid_alive, write_json_atomic
+
+
+def test_create_writes_config_and_queued_status(tmp_path):
+    run = Run.create({"task": "task2", "preset": "seed", "epochs": 3}, tmp_path)
+    assert run.config()["epochs"] == 3
+    assert run.status()["state"] == "queued"
+    assert run.id.endswith("task2-seed")
+    second = Run.create({"task": "task2", "preset": "seed"}, tmp_path)
+    assert second.path != run.path
+    assert {r.id for r in list_runs(tmp_path)} == {run.id, second.id}
+
+
+def test_status_changes_are_atomic_and_merge(tmp_path):
+    run = Run.create({"task": "task1"}, tmp_path)
+    run.set_status("running", epoch=1, pid=os.getpid())
+    run.set_status("failed", error="boom")
+    status = run.status()
+    assert status["state"] == "failed" and status["epoch"] == 1 and status["error"] == "boom"
+    assert not list(run.path.glob("*.tmp"))
+    with pytest.raises(ValueError):
+        run.set_status("dancing")
+
+
+def test_metrics_skip_a_half_written_line(tmp_path):
+    run = Run.create({"task": "task1"}, tmp_path)
+    run.append_metric({"kind": "epoch", "epoch": 1, "loss": 0.5})
+    run.append_metric({"kind": "batch", "epoch": 2, "step": 3})
+    with open(run.path / "metrics.jsonl", "a") as f:
+        f.write('{"kind": "epoch", "ep')  # a writer caught mid-line
+    assert [r["epoch"] for r in run.metrics()] == [1, 2]
+    assert len(run.metrics("epoch")) == 1
+
+
+def test_truncate_metrics_keeps_finished_epochs(tmp_path):
+    run = Run.create({"task": "task1"}, tmp_path)
+    for epoch in (1, 2, 3):
+        run.append_metric({"kind": "batch", "epoch": epoch, "step": 1})
+        run.append_metric({"kind": "epoch", "epoch": epoch})
+    run.truncate_metrics(2)
+    assert [(r["kind"], r["epoch"]) for r in run.metrics()] == [
+        ("batch", 1), ("epoch", 1), ("batch", 2), ("epoch", 2)]
+
+
+def test_dead_process_reads_as_failed(tmp_path):
+    run = Run.create({"task": "task1"}, tmp_path)
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    run.set_status("running", pid=proc.pid)
+    assert not pid_alive(proc.pid)
+    assert run.state() == "failed" and not run.is_active()
+    run.set_status("running", pid=os.getpid())
+    assert run.state() == "running"
+
+
+def test_stop_flag_round_trip(tmp_path):
+    run = Run.create({"task": "task1"}, tmp_path)
+    assert not run.stop_requested()
+    run.request_stop()
+    assert run.stop_requested()
+    run.clear_stop()
+    assert not run.stop_requested()
+
+
+def test_find_run_by_prefix_and_path(tmp_path):
+    run = Run.create({"task": "task3", "preset": "improved"}, tmp_path)
+    assert find_run(run.id[:12], tmp_path).path == run.path
+    assert find_run(str(run.path)).path == run.path
+    with pytest.raises(LookupError):
+        find_run("nope", tmp_path)
+
+
+def test_write_json_atomic_replaces(tmp_path):
+    path = tmp_path / "x.json"
+    write_json_atomic(path, {"a": 1})
+    write_json_atomic(path, {"a": 2})
+    assert json.loads(path.read_text()) == {"a": 2}

@@ -1,0 +1,104 @@
+"""Real, tiny trainings on the real datasets: each task runs end to end as a recorded run."""
+
+import json
+
+import numpy as np
+import pytest
+
+from dae_core import train
+from dae_core.config import make_config
+from dae_core.models import encoder_of, load_model
+from dae_core.runs import Run
+
+pytestmark = pytest.mark.data
+QUICK = dict(epochs=2, train_size=2000, batch_size=100)
+
+
+@pytest.fixture(scope="module")
+def task1_run(tmp_path_factory, data_dir):
+    runs = tmp_path_factory.mktemp("runs")
+    return train.train_config(make_config("task1", data_dir=str(data_dir), **QUICK), runs, verbose=False)
+
+
+def epoch_losses(run):
+    return [r["loss"] for r in run.metrics("epoch")]
+
+
+def test_autoencoder_run_writes_its_files_and_learns(task1_run):
+    status = task1_run.status()
+    assert status["state"] == "completed" and status["epoch"] == 2 and "CPU" in status["device"]
+    for name in ("config.json", "status.json", "metrics.jsonl", "model.keras", "checkpoint.keras"):
+        assert (task1_run.path / name).exists(), name
+    losses = epoch_losses(task1_run)
+    assert len(losses) == 2 and losses[1] < losses[0]
+    assert task1_run.metrics("batch"), "progress inside epochs is recorded"
+    test = status["test"]
+    assert test["images"] == 10_000 and test["psnr_noisy"] == pytest.approx(9.4, abs=0.2)
+
+
+@pytest.mark.parametrize("task", ["task2", "task3", "frozen_ae", "frozen_ae_noisy"])
+def test_classifier_tasks_train_and_report(task, task1_run, data_dir, tmp_path):
+    config = make_config(task, encoder_from=str(task1_run.model_path), data_dir=str(data_dir), **QUICK)
+    run = train.train_config(config, tmp_path, verbose=False)
+    status = run.status()
+    assert status["state"] == "completed", status.get("error")
+    losses = epoch_losses(run)
+    assert losses[1] < losses[0]
+    assert 0.1 < status["test"]["accuracy"] <= 1 and status["test"]["images"] == 10_000
+
+
+def test_task3_starts_from_the_autoencoders_encoder(task1_run, data_dir):
+    from dae_core import models
+
+    config = make_config("task3", encoder_from=str(task1_run.model_path), data_dir=str(data_dir))
+    model = train.build_model(config, steps_per_epoch=10)
+    source = encoder_of(load_model(task1_run.model_path)).get_weights()
+    for ours, theirs in zip(model.get_layer("encoder").get_weights(), source):
+        np.testing.assert_array_equal(ours, theirs)
+    assert isinstance(model.get_layer("encoder"), type(models.build_encoder()))
+
+
+def test_stop_request_ends_within_a_batch_and_keeps_the_model(data_dir, tmp_path, monkeypatch):
+    config = make_config("task2", epochs=5, train_size=3000, batch_size=50, data_dir=str(data_dir))
+    run = Run.create(config.to_dict(), tmp_path)
+
+    original = train.make_recorder
+
+    def stopping_recorder(run_, epochs, steps, initial_epoch=0):
+        recorder = original(run_, epochs, steps, initial_epoch)
+        inner = recorder.on_train_batch_end
+
+        def on_batch(batch, logs=None):
+            if batch == 9 and recorder.epoch_number() == 2:
+                run_.request_stop()  # as the dashboard's Stop button would, mid-epoch
+            inner(batch, logs)
+        recorder.on_train_batch_end = on_batch
+        return recorder
+
+    monkeypatch.setattr(train, "make_recorder", stopping_recorder)
+    status = train.train_run(run, verbose=False)
+    assert status["state"] == "stopped" and status["epoch"] == 1
+    last = run.metrics("epoch")[-1]
+    assert last["partial"] and last["epoch"] == 2
+    assert max(r["step"] for r in run.metrics("batch") if r["epoch"] == 2) <= 10
+    assert load_model(run.model_path).output_shape == (None, 10)
+    assert "accuracy" in status["test"]
+
+
+def test_resume_continues_from_the_last_checkpoint(data_dir, tmp_path):
+    config = make_config("task2", epochs=2, train_size=1000, batch_size=100, data_dir=str(data_dir))
+    run = train.train_config(config, tmp_path, verbose=False)
+    # Pretend the process died during a third epoch: config asks for 3, status says 2 done.
+    (run.path / "config.json").write_text(json.dumps({**run.config(), "epochs": 3}))
+    run.append_metric({"kind": "batch", "epoch": 3, "step": 1})
+    run.set_status("running", pid=999_999)
+    assert run.state() == "failed"
+    status = train.train_run(run, resume=True, verbose=False)
+    assert status["state"] == "completed" and status["epoch"] == 3
+    assert [r["epoch"] for r in run.metrics("epoch")] == [1, 2, 3]
+
+
+def test_missing_autoencoder_is_a_clear_error(tmp_path, data_dir):
+    config = make_config("task3", encoder_from=str(tmp_path / "none.keras"), data_dir=str(data_dir))
+    with pytest.raises(FileNotFoundError, match="train task1 first"):
+        train.train_config(config, tmp_path)
