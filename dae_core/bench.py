@@ -64,13 +64,13 @@ def latency_ms(fn, x, repeats: int) -> float:
 
 
 def denoise_latencies(model, image: np.ndarray, repeats: int) -> dict[str, float]:
-    from dae_core.inference import Denoiser
+    from dae_core.inference import Predictor
 
-    denoiser = Denoiser(model)
+    predictor = Predictor(model)
     return {
         "model.predict(x)": latency_ms(lambda x: model.predict(x, verbose=0), image, repeats),
         "model(x)": latency_ms(lambda x: model(x, training=False).numpy(), image, repeats),
-        "dae_core Denoiser (dashboard)": latency_ms(denoiser, image, repeats),
+        "dae_core Predictor (dashboard)": latency_ms(predictor, image, repeats),
     }
 
 

@@ -2,7 +2,8 @@
 
 A run folder holds ``config.json`` (written once), ``status.json`` (replaced
 atomically on every change), ``metrics.jsonl`` (one flushed JSON line per record),
-``model.keras`` (the final model), ``checkpoint.keras`` (the last finished epoch),
+``model.keras`` (the final model), ``checkpoint-NNNN.keras`` (the last finished epoch,
+its number in the name so model and epoch can never disagree),
 ``STOP`` (a stop request) and ``log.txt`` (the process's output).
 """
 
@@ -63,9 +64,19 @@ class Run:
     def model_path(self) -> Path:
         return self.path / "model.keras"
 
+    def checkpoint_for(self, epoch: int) -> Path:
+        return self.path / f"checkpoint-{epoch:04d}.keras"
+
+    def latest_checkpoint(self) -> tuple[int, Path] | None:
+        """(epoch, path) of the newest epoch checkpoint, or None."""
+        found = sorted(self.path.glob("checkpoint-[0-9][0-9][0-9][0-9].keras"))
+        return (int(found[-1].stem.split("-")[1]), found[-1]) if found else None
+
     @property
     def checkpoint_path(self) -> Path:
-        return self.path / "checkpoint.keras"
+        """The newest checkpoint; a path that does not exist when there is none."""
+        latest = self.latest_checkpoint()
+        return latest[1] if latest else self.checkpoint_for(0)
 
     @property
     def log_path(self) -> Path:
@@ -101,9 +112,11 @@ class Run:
     def set_status(self, state: str, **fields) -> dict:
         if state not in STATES:
             raise ValueError(f"state {state!r} is not one of {STATES}")
+        """Merge ``fields`` into the status (a None value removes that field) and set ``state``."""
         status = {**self.status(), **fields, "state": state, "updated": time.time()}
         if state in ACTIVE_STATES and "error" not in fields:
             status.pop("error", None)
+        status = {k: v for k, v in status.items() if v is not None}
         write_json_atomic(self.path / "status.json", status)
         return status
 

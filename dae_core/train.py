@@ -171,7 +171,10 @@ def make_recorder(run: Run, epochs: int, steps: int, initial_epoch: int = 0):
                 return
             self.epoch_times.append(seconds)
             eta = float(np.mean(self.epoch_times[-5:])) * (epochs - epoch - 1)
-            save_model_atomic(self.model, run.checkpoint_path)
+            previous = run.latest_checkpoint()
+            save_model_atomic(self.model, run.checkpoint_for(epoch + 1))
+            if previous:
+                previous[1].unlink(missing_ok=True)
             run.set_status("running", epoch=epoch + 1, epochs=epochs, eta_s=eta,
                            last=_floats(logs))
 
@@ -240,10 +243,10 @@ def _fit(run: Run, config: TrainConfig, resume: bool, verbose: bool) -> dict:
 
     strategy, device = setup_device()
     keras.utils.set_random_seed(config.seed)
-    resume = resume and run.checkpoint_path.exists()
-    initial_epoch = int(run.status().get("epoch", 0)) if resume else 0  # read before it is reset
+    checkpoint = run.latest_checkpoint() if resume else None
+    initial_epoch = checkpoint[0] if checkpoint else 0
     run.set_status("running", device=device, started=time.time(), epoch=initial_epoch,
-                   epochs=config.epochs)
+                   epochs=config.epochs, test=None, finished=None)  # a resumed run's old results go
     arrays = load_task_data(config)
     steps = -(-len(arrays["x_train"]) // config.batch_size)
     noise = config.noise if (config.is_autoencoder or config.noisy_inputs) else None
@@ -252,15 +255,15 @@ def _fit(run: Run, config: TrainConfig, resume: bool, verbose: bool) -> dict:
                             noise=noise, augment=config.augment)
     val_ds = make_validation_dataset(arrays, config)
     with strategy.scope():
-        if resume:
-            model = keras.models.load_model(run.checkpoint_path)
+        if checkpoint:
+            model = keras.models.load_model(checkpoint[1])
             run.truncate_metrics(initial_epoch)
         else:
             model = build_model(config, steps)
     run.clear_stop()
     callbacks = [make_recorder(run, config.epochs, steps, initial_epoch)]
     if verbose:
-        callbacks.append(progress.EpochPrinter(config.epochs, f"{config.task}/{config.preset}"))
+        callbacks.append(progress.epoch_printer(config.epochs, f"{config.task}/{config.preset}"))
     model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, initial_epoch=initial_epoch,
               callbacks=callbacks, shuffle=False, verbose=0)  # the pipeline shuffles
     save_model_atomic(model, run.model_path)

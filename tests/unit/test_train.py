@@ -27,8 +27,9 @@ def epoch_losses(run):
 def test_autoencoder_run_writes_its_files_and_learns(task1_run):
     status = task1_run.status()
     assert status["state"] == "completed" and status["epoch"] == 2 and "CPU" in status["device"]
-    for name in ("config.json", "status.json", "metrics.jsonl", "model.keras", "checkpoint.keras"):
+    for name in ("config.json", "status.json", "metrics.jsonl", "model.keras", "checkpoint-0002.keras"):
         assert (task1_run.path / name).exists(), name
+    assert task1_run.latest_checkpoint()[0] == 2 and not (task1_run.path / "checkpoint-0001.keras").exists()
     losses = epoch_losses(task1_run)
     assert len(losses) == 2 and losses[1] < losses[0]
     assert task1_run.metrics("batch"), "progress inside epochs is recorded"

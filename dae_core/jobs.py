@@ -1,0 +1,186 @@
+"""Starting, stopping and watching training processes (for the dashboard).
+
+A training runs as ``python -m dae_core train --run-dir DIR`` in its own process
+and session, so the page stays responsive and a crash cannot take the server
+down. Everything about it is read back from its run folder (see ``runs``).
+One training at a time per runs folder: a second one waits as ``queued`` for the
+lock that ``train.training_slot`` takes. Imports neither streamlit nor TensorFlow.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from dae_core.config import NEEDS_AUTOENCODER, TrainConfig
+from dae_core.progress import format_duration
+from dae_core.runs import ACTIVE_STATES, PROJECT_ROOT, Run, list_runs
+
+ENV_PREFIX = "DAE_"
+# Processes this server started, kept so they are reaped (no zombies) once they end.
+_PROCS: dict[int, subprocess.Popen] = {}
+
+
+class JobError(ValueError):
+    """A training that cannot start; the message says what to do."""
+
+
+def check_config(config: TrainConfig) -> TrainConfig:
+    """The config as it will run (an autoencoder path made absolute); raises JobError if it cannot."""
+    if config.task not in NEEDS_AUTOENCODER:
+        return config
+    from dae_core.train import resolve_autoencoder  # deferred: it imports scipy/sklearn
+
+    path = resolve_autoencoder(config).expanduser().absolute()
+    if not path.exists():
+        raise JobError(f"{config.task} starts from a Task 1 autoencoder, but {path} does not exist. "
+                       "Fix: pick another autoencoder, train Task 1 first, or restore models/ from git.")
+    if config.encoder_from is None:
+        return config
+    return dataclasses.replace(config, encoder_from=str(path))
+
+
+def _launch(run: Run, args: list[str]) -> int:
+    """Start ``python -m dae_core ARGS`` detached, output to the run's log; record its pid."""
+    env = dict(os.environ)  # DAE_DATA_DIR, DAE_MODELS_DIR, DAE_RUNS_DIR ... travel with it
+    env["PYTHONUNBUFFERED"] = "1"
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    _reap()
+    with open(run.log_path, "a") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "dae_core", *args], cwd=PROJECT_ROOT, env=env,
+                                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    _PROCS[proc.pid] = proc
+    # The child records its own pid too, seconds later (after its imports); only fill it in
+    # while the child has not yet written, so its own state change is never overwritten.
+    status = run.status()
+    if status.get("pid") != proc.pid and status.get("state") in (*ACTIVE_STATES, "unknown"):
+        run.set_status("queued", pid=proc.pid)
+    return proc.pid
+
+
+def _reap() -> None:
+    for pid, proc in list(_PROCS.items()):
+        if proc.poll() is not None:
+            del _PROCS[pid]
+
+
+def start_training(config: TrainConfig, runs_dir: str | Path | None = None) -> Run:
+    """Create a run for ``config`` and train it in a separate process; returns at once."""
+    config = check_config(config)
+    run = Run.create(config.to_dict(), runs_dir)
+    _launch(run, ["train", "--run-dir", str(run.path.absolute())])
+    return run
+
+
+def can_resume(run: Run) -> bool:
+    return run.state() in ("failed", "stopped") and run.checkpoint_path.exists()
+
+
+def resume(run: Run) -> Run:
+    """Continue a killed, failed or stopped run from its last finished epoch, in a new process."""
+    if not can_resume(run):
+        raise JobError(f"run {run.id} is {run.state()}"
+                       + ("" if run.checkpoint_path.exists() else " and has no epoch checkpoint")
+                       + ": only a stopped or failed run with a finished epoch can be resumed.")
+    run.clear_stop()
+    run.set_status("queued", pid=None)
+    _launch(run, ["resume", str(run.path.absolute())])
+    return run
+
+
+def stop(run: Run) -> None:
+    """Ask the training to end after its current batch (or leave the queue); the model is kept."""
+    run.request_stop()
+
+
+def active_runs(runs_dir: str | Path | None = None) -> list[Run]:
+    """Running and queued runs, oldest first (the order they were started)."""
+    _reap()
+    runs = [r for r in list_runs(runs_dir) if r.is_active()]
+    return sorted(runs, key=_created)
+
+
+def active_run(runs_dir: str | Path | None = None) -> Run | None:
+    """The run a page should follow: the one running, else the first queued; None if idle."""
+    runs = active_runs(runs_dir)
+    running = [r for r in runs if r.status().get("state") == "running"]
+    return (running or runs or [None])[0]
+
+
+def _created(run: Run) -> float:
+    try:
+        return (run.path / "config.json").stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def queue_position(run: Run) -> int:
+    """How many active runs of the same runs folder are ahead of ``run`` (0: none, it is next)."""
+    if run.state() != "queued":
+        return 0
+    others = [r for r in active_runs(run.path.parent) if r.path != run.path]
+    return sum(1 for r in others if r.status().get("state") == "running" or _created(r) < _created(run))
+
+
+def progress(run: Run) -> dict:
+    """What a page shows about a run: state, epochs, fraction within the epoch, ETA, device, message."""
+    status, state = run.status(), run.state()
+    epochs = int(status.get("epochs") or run.config().get("epochs", 0))
+    epoch = int(status.get("epoch") or 0)
+    fraction = 0.0
+    batches = run.metrics("batch")
+    if state == "running" and batches and batches[-1].get("epoch") == epoch + 1:
+        last = batches[-1]
+        fraction = min(1.0, last.get("step", 0) / max(1, last.get("steps", 1)))
+    eta = status.get("eta_s")
+    if eta is not None and state == "running":
+        eta = max(0.0, eta - (time.time() - status.get("updated", time.time())))
+    info = dict(state=state, epoch=epoch, epochs=epochs, fraction=fraction,
+                overall=min(1.0, (epoch + fraction) / epochs) if epochs else 0.0,
+                eta_s=eta if state == "running" else None, device=status.get("device"),
+                test=status.get("test", {}) if state == "completed" else {},
+                error=status.get("error"), queue_position=queue_position(run))
+    info["message"] = _message(run, info)
+    return info
+
+
+def _message(run: Run, p: dict) -> str:
+    if p["state"] == "queued":
+        if p["queue_position"]:
+            return (f"Queued: one training at a time on this machine, {p['queue_position']} ahead of it. "
+                    "It starts by itself when they end (or stop them).")
+        return "Starting: loading TensorFlow and the data..."
+    if p["state"] == "running":
+        parts = [f"epoch {min(p['epoch'] + 1, p['epochs'])}/{p['epochs']}"]
+        if p["eta_s"] is not None:
+            parts.append(f"ETA {format_duration(p['eta_s'])}")
+        if p["device"]:
+            parts.append(p["device"])
+        return " · ".join(parts)
+    if p["state"] == "failed":
+        resumable = " It can be resumed from its last epoch." if can_resume(run) else ""
+        return (f"Failed: {p['error'] or 'the training process ended unexpectedly'}. "
+                f"See {run.log_path}.{resumable}")
+    if p["state"] == "stopped":
+        return f"Stopped after epoch {p['epoch']}/{p['epochs']}; the model learned so far is kept."
+    if p["state"] == "completed":
+        return f"Completed {p['epochs']} epochs on {p['device'] or 'an unknown device'}."
+    return f"Run {run.id} has no readable status."
+
+
+def wait(run: Run, timeout_s: float = 120.0, poll_s: float = 0.5,
+         states: tuple[str, ...] = ("completed", "failed", "stopped")) -> str:
+    """Block until the run reaches one of ``states`` (for tests and scripts); returns the state."""
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        state = run.state()
+        if state in states:
+            _reap()
+            return state
+        time.sleep(poll_s)
+    raise TimeoutError(f"run {run.id} still {run.state()} after {timeout_s:.0f} s; see {run.log_path}")

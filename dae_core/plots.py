@@ -1,0 +1,155 @@
+"""Plotly figures from recorded data: training curves, confusion matrices, per-class bars,
+PSNR against noise level, image galleries. No Streamlit and no TensorFlow here, so every
+figure can be built and checked in a plain unit test.
+
+Epoch records are dicts like ``{"epoch": 3, "loss": ..., "val_loss": ..., "accuracy": ...}``
+(``catalog.ModelEntry.history``, ``runs.Run.metrics("epoch")``); batch records add
+``step`` and ``steps``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.colors import qualitative
+from plotly.subplots import make_subplots
+
+PALETTE = qualitative.Plotly
+RIGHT_COLOR, WRONG_COLOR = "#2ca02c", "#d62728"  # gallery titles: green right, red wrong
+METRIC_TITLES = {"loss": "Loss", "accuracy": "Accuracy", "mse": "Mean squared error"}
+
+
+def metric_title(metric: str) -> str:
+    return METRIC_TITLES.get(metric, metric.replace("_", " ").capitalize())
+
+
+def _points(records, key: str, x_of) -> tuple[list, list]:
+    """(x, y) of the records that hold ``key``; records without it are skipped."""
+    pairs = [(x_of(r), r[key]) for r in records if r.get(key) is not None]
+    return [p[0] for p in pairs], [p[1] for p in pairs]
+
+
+def _epoch_x(record: dict) -> float:
+    return record["epoch"]
+
+
+def _add_epoch_lines(fig: go.Figure, label: str, records, metric: str, color: str) -> None:
+    """Training (solid) and validation (dashed) lines of one model, in one colour."""
+    prefix = f"{label} " if label else ""
+    for key, part, dash in ((metric, "train", "solid"), (f"val_{metric}", "validation", "dash")):
+        x, y = _points(records, key, _epoch_x)
+        if x:
+            fig.add_scatter(x=x, y=y, mode="lines+markers", name=f"{prefix}{part}", legendgroup=label,
+                            line=dict(color=color, dash=dash), marker=dict(size=5))
+
+
+def _finish_curves(fig: go.Figure, metric: str) -> go.Figure:
+    title = f"{metric_title(metric)} per epoch" if fig.data else \
+        f"No {metric_title(metric).lower()} recorded yet: train a model to see its curves"
+    fig.update_layout(title=title, xaxis_title="epoch", yaxis_title=metric_title(metric),
+                      hovermode="x unified", legend=dict(orientation="h", y=-0.2))
+    return fig
+
+
+def training_curves(histories: dict[str, list[dict]], metric: str = "loss") -> go.Figure:
+    """Train (solid) and validation (dashed) ``metric`` per epoch, one colour per label."""
+    fig = go.Figure()
+    for i, (label, records) in enumerate(histories.items()):
+        _add_epoch_lines(fig, label, records or [], metric, PALETTE[i % len(PALETTE)])
+    return _finish_curves(fig, metric)
+
+
+def batch_x(record: dict) -> float:
+    """Fractional epoch of a batch record: step 12 of 48 in epoch 3 -> 2.25."""
+    return record["epoch"] - 1 + record["step"] / record["steps"]
+
+
+def live_curves(epoch_records: list[dict], batch_records: list[dict], metric: str = "loss") -> go.Figure:
+    """One run as it trains: whole epochs as lines, progress inside epochs as small points."""
+    fig = go.Figure()
+    # A partial epoch (a stop mid-epoch) is not comparable to whole ones; its batches show it.
+    whole = [r for r in epoch_records or [] if not r.get("partial")]
+    _add_epoch_lines(fig, "", whole, metric, PALETTE[0])
+    x, y = _points(batch_records or [], metric, batch_x)
+    if x:
+        fig.add_scatter(x=x, y=y, mode="markers", name="train, within epoch",
+                        marker=dict(color=PALETTE[0], size=4, opacity=0.45))
+    return _finish_curves(fig, metric)
+
+
+def confusion_heatmap(matrix: np.ndarray, class_names, title: str = "Confusion matrix") -> go.Figure:
+    """Counts with rows = true class (top to bottom), columns = predicted class."""
+    matrix = np.asarray(matrix)
+    names = list(class_names)
+    fig = go.Figure(go.Heatmap(
+        z=matrix, x=names, y=names, text=matrix, texttemplate="%{text}", colorscale="Blues",
+        showscale=False, hovertemplate="true %{y}<br>predicted %{x}<br>%{z} images<extra></extra>"))
+    fig.update_layout(title=title, xaxis_title="predicted", yaxis_title="true",
+                      yaxis=dict(autorange="reversed"), height=480)
+    return fig
+
+
+def per_class_bars(table_a: pd.DataFrame, table_b: pd.DataFrame, name_a: str, name_b: str,
+                   metric: str = "f1") -> go.Figure:
+    """Grouped bars of ``metric`` per class for two ``evaluate.per_class_table`` results."""
+    fig = go.Figure()
+    for i, (table, name) in enumerate(((table_a, name_a), (table_b, name_b))):
+        rows = table[table["class"] != "macro avg"]  # per class only; the average is a headline
+        fig.add_bar(x=list(rows["class"]), y=list(rows[metric]), name=name, marker_color=PALETTE[i])
+    fig.update_layout(barmode="group", title=f"{metric_title(metric)} per class",
+                      yaxis_title=metric_title(metric), legend=dict(orientation="h", y=-0.25))
+    return fig
+
+
+def psnr_vs_level(table: pd.DataFrame) -> go.Figure:
+    """PSNR of denoised (solid) and noisy input (dotted) images per noise level, per noise kind."""
+    fig = go.Figure()
+    for i, (kind, rows) in enumerate(table.groupby("noise", sort=False)):
+        rows = rows.sort_values("level")
+        color = PALETTE[i % len(PALETTE)]
+        for column, part, dash in (("psnr_denoised", "denoised", "solid"),
+                                   ("psnr_noisy", "noisy input", "dot")):
+            fig.add_scatter(x=list(rows["level"]), y=list(rows[column]), mode="lines+markers",
+                            name=f"{kind} {part}", legendgroup=kind, line=dict(color=color, dash=dash))
+    fig.update_layout(title="PSNR against noise level (higher is better)", xaxis_title="noise level",
+                      yaxis_title="PSNR (dB)")
+    return fig
+
+
+def to_rgb(image: np.ndarray) -> np.ndarray:
+    """(28, 28[, 1]) float in [0, 1] -> (28, 28, 3) uint8 grey, as ``go.Image`` wants."""
+    grey = np.clip(np.asarray(image, np.float32).reshape(image.shape[0], image.shape[1]), 0, 1)
+    return np.repeat(np.round(grey * 255).astype(np.uint8)[..., None], 3, axis=-1)
+
+
+def image_grid(images: np.ndarray, titles: list[str], colors: list[str] | None = None,
+               cols: int = 8) -> go.Figure:
+    """Grey images (N, 28, 28[, 1]) in [0, 1] in a grid, each with its title; with ``colors``,
+    each title and a border around its image take that colour."""
+    n = len(images)
+    if n == 0:
+        return go.Figure().update_layout(title="No images to show")
+    cols = max(1, min(cols, n))
+    rows = math.ceil(n / cols)
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=list(titles),
+                        horizontal_spacing=0.02, vertical_spacing=0.3 / rows)
+    for i, image in enumerate(images):
+        fig.add_trace(go.Image(z=to_rgb(image), hovertemplate=f"{titles[i]}<extra></extra>"),
+                      row=i // cols + 1, col=i % cols + 1)
+    if colors is not None:
+        _color_titles(fig, colors)
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    fig.update_layout(height=150 * rows + 40, margin=dict(l=10, r=10, t=50, b=10))
+    return fig
+
+
+def _color_titles(fig: go.Figure, colors: list[str]) -> None:
+    for i, (annotation, color) in enumerate(zip(fig.layout.annotations, colors)):
+        annotation.font = dict(color=color, size=11)
+        axis = "" if i == 0 else str(i + 1)  # subplot i uses axes x{i+1}, y{i+1}
+        fig.add_shape(type="rect", xref=f"x{axis} domain", yref=f"y{axis} domain",
+                      x0=0, y0=0, x1=1, y1=1, line=dict(color=color, width=3))

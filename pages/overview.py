@@ -1,0 +1,84 @@
+"""Overview: what the app does, where to click, what it has loaded and from where."""
+
+import streamlit as st
+
+from dae_core import catalog, status
+from dae_core.config import TASK_TITLES
+from dae_core.runs import default_runs_dir, list_runs
+
+LINKS = [  # (page, label, icon, what it is for)
+    ("pages/train.py", "Train", ":material/model_training:",
+     "Train any task as a background run and watch its curves live."),
+    ("pages/denoise.py", "Denoise", ":material/auto_fix_high:",
+     "Add noise to digits (or draw one) and see the autoencoder clean it."),
+    ("pages/compare.py", "Compare", ":material/compare_arrows:",
+     "Task 2 against Task 3, beside the assignment's reported figures."),
+    ("pages/garment.py", "Garment", ":material/checkroom:",
+     "Upload or pick a garment picture and see what the classifiers say."),
+]
+CARDS_PER_ROW = 3
+
+
+def show_links() -> None:
+    for column, (page, label, icon, blurb) in zip(st.columns(len(LINKS)), LINKS):
+        with column.container(border=True):
+            st.page_link(page, label=label, icon=icon)
+            st.caption(blurb)
+
+
+def show_sources(entries: list[catalog.ModelEntry]) -> None:
+    shipped = sum(e.source == "shipped" for e in entries)
+    running = sum(run.is_active() for run in list_runs())
+    lines = [f"**Device:** {status.device_description()}",
+             f"**Models:** {shipped} shipped from `{catalog.default_models_dir()}`, "
+             f"{len(entries) - shipped} finished runs from `{default_runs_dir()}`"
+             + (f" ({running} training now)" if running else "")]
+    lines += [f"**{name}:** {where}" for name, where in status.dataset_sources().items()]
+    st.markdown("\n".join(f"- {line}" for line in lines))
+
+
+def show_card(entry: catalog.ModelEntry) -> None:
+    with st.container(border=True):
+        st.markdown(f"**{entry.name}**  \n{TASK_TITLES.get(entry.task, entry.task)}")
+        epochs = len(entry.history)
+        st.caption(f"{entry.source} · preset {entry.preset} · {epochs} epoch{'' if epochs == 1 else 's'}")
+        test = entry.test
+        left, right = st.columns(2)
+        if "accuracy" in test:
+            left.metric("Test accuracy", f"{test['accuracy']:.4f}")
+            right.metric("Test loss", f"{test['loss']:.4f}")
+        elif "psnr_denoised" in test:
+            left.metric("PSNR denoised", f"{test['psnr_denoised']:.2f} dB")
+            right.metric("PSNR noisy", f"{test['psnr_noisy']:.2f} dB")
+        else:
+            st.caption("No test figures recorded.")
+        if test.get("images"):
+            noise = f", {test['noise']} noise" if "noise" in test else ""
+            st.caption(f"on {test['images']:,} test images{noise}")
+
+
+st.title("DAE Lab")
+st.markdown(
+    "Denoising autoencoders and transfer learning on MNIST digits and Fashion-MNIST garments. "
+    "The lab reproduces a 2020 university assignment: a **denoising autoencoder** (Task 1), a "
+    "**CNN classifier** (Task 2), the autoencoder's **encoder fine-tuned** as a classifier "
+    "(Task 3), and the two compared (Task 4). Pick a page:")
+show_links()
+
+try:
+    entries = catalog.all_models()
+except ValueError as e:  # a damaged manifest or run folder; the message names the fix
+    st.error(str(e))
+    st.stop()
+
+st.subheader("What is loaded")
+show_sources(entries)
+
+st.subheader("Models")
+if not entries:
+    st.warning("No models yet. Fix: restore the shipped ones with `git checkout models/`, or train "
+               "one on the Train page (or `python -m dae_core reproduce --ship`).")
+for start in range(0, len(entries), CARDS_PER_ROW):
+    for column, entry in zip(st.columns(CARDS_PER_ROW), entries[start:start + CARDS_PER_ROW]):
+        with column:
+            show_card(entry)

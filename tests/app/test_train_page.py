@@ -1,0 +1,96 @@
+"""The Train page: settings from presets, a real tiny training started from the page, its results.
+
+AppTest fires no ``run_every`` timers: the live view is checked by rerunning the page.
+"""
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dae_core import catalog, jobs
+from dae_core.config import make_config
+from dae_core.runs import list_runs
+
+PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "train.py")
+pytestmark = pytest.mark.data
+
+
+@pytest.fixture
+def runs_dir(tiny_models, data_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv(catalog.MODELS_ENV, str(tiny_models))
+    monkeypatch.setenv("DAE_RUNS_DIR", str(tmp_path / "runs"))
+    return tmp_path / "runs"
+
+
+def open_page() -> AppTest:
+    return AppTest.from_file(PAGE, default_timeout=120).run()
+
+
+def test_settings_start_from_the_seed_preset(runs_dir):
+    at = open_page()
+
+    assert not at.exception
+    seed = make_config("task2", "seed")
+    assert at.selectbox(key="train_task").value == "task2"
+    assert at.selectbox(key="train_preset").value == "seed"
+    assert at.number_input(key="train_epochs").value == seed.epochs
+    assert at.number_input(key="train_batch_size").value == seed.batch_size
+    assert at.number_input(key="train_lr").value == pytest.approx(seed.learning_rate)
+    assert at.selectbox(key="train_noise").value == seed.noise_kind
+    assert at.slider(key="train_noise_level").value == pytest.approx(seed.noise_level)
+    assert at.number_input(key="train_size").value == 48_000
+    assert at.button(key="train_start").label == "Start training"
+    assert not at.button(key="train_start").disabled
+    assert not [s for s in at.selectbox if s.key == "train_encoder"]  # Task 2 needs none
+    assert not at.error
+
+
+def test_task3_improved_loads_its_preset_and_offers_the_shipped_autoencoder(runs_dir, tiny_models):
+    at = open_page()
+    at.selectbox(key="train_task").set_value("task3").run()
+    at.selectbox(key="train_preset").set_value("improved").run()
+
+    assert not at.exception
+    improved = make_config("task3", "improved")
+    assert at.number_input(key="train_epochs").value == improved.epochs
+    assert at.number_input(key="train_batch_size").value == improved.batch_size
+    shipped = catalog.all_models(task="task1", models_dir=tiny_models)[0]
+    assert shipped.source == "shipped"
+    encoder = at.selectbox(key="train_encoder")
+    assert encoder.value == shipped.label and shipped.label in encoder.options
+
+
+def test_without_an_autoencoder_task3_says_how_to_get_one(tmp_path, monkeypatch, data_dir):
+    monkeypatch.setenv(catalog.MODELS_ENV, str(tmp_path / "no-models"))
+    monkeypatch.setenv("DAE_RUNS_DIR", str(tmp_path / "runs"))
+    at = open_page()
+    at.selectbox(key="train_task").set_value("task3").run()
+
+    assert not at.exception
+    assert "Task 1 autoencoder" in at.error[0].value and "Fix" in at.error[0].value
+    assert at.button(key="train_start").disabled
+
+
+def test_start_trains_in_a_process_and_the_page_shows_its_test_accuracy(runs_dir):
+    at = open_page()
+    at.number_input(key="train_epochs").set_value(1)
+    at.number_input(key="train_batch_size").set_value(100)
+    at.number_input(key="train_size").set_value(300)
+    at.button(key="train_start").click().run()
+
+    assert not at.exception and not at.error
+    [run] = list_runs(runs_dir)
+    assert run.config()["epochs"] == 1 and run.config()["train_size"] == 300
+    assert run.is_active() and at.button(key="train_stop").label == "Stop"
+    other_tab = open_page()  # a new session finds the live run
+    assert any(run.id in s.value for s in other_tab.subheader)
+
+    assert jobs.wait(run, 240) == "completed", run.log_path.read_text()
+    at.run()
+
+    assert not at.exception
+    accuracy = run.status()["test"]["accuracy"]
+    assert ("Test accuracy", f"{accuracy:.4f}") in [(m.label, m.value) for m in at.metric]
+    assert not [b for b in at.button if b.key == "train_stop"]
+    assert at.multiselect(key="train_overlay").value == [run.id]

@@ -1,0 +1,128 @@
+"""The figures carry the data they were given: traces, values, names and colours."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dae_core import plots
+from dae_core.evaluate import per_class_table
+
+HISTORY = [{"epoch": 1, "loss": 0.9, "val_loss": 0.8, "accuracy": 0.6, "val_accuracy": 0.65},
+           {"epoch": 2, "loss": 0.5, "val_loss": 0.6, "accuracy": 0.8, "val_accuracy": 0.78}]
+
+
+def by_name(fig):
+    return {trace.name: trace for trace in fig.data}
+
+
+def test_training_curves_draw_train_solid_and_validation_dashed_per_label():
+    other = [{"epoch": 1, "loss": 1.2, "val_loss": 1.0}]
+    fig = plots.training_curves({"task2-seed": HISTORY, "task3-seed": other}, "loss")
+    traces = by_name(fig)
+    assert set(traces) == {"task2-seed train", "task2-seed validation",
+                           "task3-seed train", "task3-seed validation"}
+    assert list(traces["task2-seed train"].x) == [1, 2]
+    assert list(traces["task2-seed train"].y) == [0.9, 0.5]
+    assert list(traces["task2-seed validation"].y) == [0.8, 0.6]
+    assert traces["task2-seed train"].line.dash == "solid"
+    assert traces["task2-seed validation"].line.dash == "dash"
+    # one colour per model, different between models
+    assert traces["task2-seed train"].line.color == traces["task2-seed validation"].line.color
+    assert traces["task2-seed train"].line.color != traces["task3-seed train"].line.color
+    assert "Loss" in fig.layout.title.text
+
+
+def test_training_curves_pick_the_metric_and_skip_missing_values():
+    partial = [{"epoch": 1, "accuracy": 0.5}]  # no validation yet
+    fig = plots.training_curves({"a": HISTORY, "b": partial}, "accuracy")
+    traces = by_name(fig)
+    assert list(traces["a validation"].y) == [0.65, 0.78]
+    assert list(traces["b train"].y) == [0.5]
+    assert "b validation" not in traces
+
+
+@pytest.mark.parametrize("histories", [{}, {"a": []}, {"a": None}])
+def test_training_curves_without_records_give_an_empty_figure_that_says_so(histories):
+    fig = plots.training_curves(histories, "loss")
+    assert len(fig.data) == 0
+    assert "No loss recorded yet" in fig.layout.title.text
+
+
+def test_live_curves_place_batches_at_fractional_epochs():
+    batches = [{"epoch": 1, "step": 12, "steps": 48, "loss": 1.1},
+               {"epoch": 2, "step": 24, "steps": 48, "loss": 0.7},
+               {"epoch": 2, "step": 36, "steps": 48, "mse": 0.1}]  # another metric: skipped
+    epochs = HISTORY[:1] + [{"epoch": 2, "loss": 0.65, "partial": True}]
+    traces = by_name(plots.live_curves(epochs, batches, "loss"))
+    assert list(traces["train, within epoch"].x) == [0.25, 1.5]
+    assert list(traces["train, within epoch"].y) == [1.1, 0.7]
+    assert list(traces["train"].x) == [1]  # the partial epoch is left out of the lines
+    assert list(traces["validation"].y) == [0.8]
+
+
+def test_live_curves_before_the_first_record_are_empty():
+    fig = plots.live_curves([], [], "accuracy")
+    assert len(fig.data) == 0 and "No accuracy" in fig.layout.title.text
+
+
+def test_confusion_heatmap_keeps_counts_rows_true_columns_predicted():
+    matrix = np.array([[5, 1, 0], [2, 7, 1], [0, 0, 9]])
+    fig = plots.confusion_heatmap(matrix, ["a", "b", "c"], "T2")
+    (heat,) = fig.data
+    assert np.array_equal(np.asarray(heat.z), matrix)
+    assert np.array_equal(np.asarray(heat.text), matrix)  # annotated with the counts
+    assert list(heat.x) == ["a", "b", "c"] and list(heat.y) == ["a", "b", "c"]
+    assert fig.layout.xaxis.title.text == "predicted" and fig.layout.yaxis.title.text == "true"
+    assert fig.layout.yaxis.autorange == "reversed"  # first class on top
+    assert fig.layout.title.text == "T2"
+
+
+def test_per_class_bars_group_both_models_and_leave_out_the_average():
+    y = np.array([0, 1, 2, 0, 1, 2])
+    names = ("x", "y", "z")
+    table_a = per_class_table(y, y, names)
+    table_b = per_class_table(y, np.array([0, 1, 2, 0, 0, 0]), names)
+    fig = plots.per_class_bars(table_a, table_b, "A model", "B model", "recall")
+    a, b = fig.data
+    assert (a.name, b.name) == ("A model", "B model")
+    assert list(a.x) == list(names)
+    assert list(a.y) == [1.0, 1.0, 1.0]
+    assert list(b.y) == pytest.approx(list(table_b["recall"][:3]))
+    assert fig.layout.barmode == "group"
+
+
+def test_psnr_vs_level_has_a_denoised_and_a_noisy_line_per_noise_kind():
+    table = pd.DataFrame({"noise": ["gaussian", "gaussian", "masking"], "level": [0.5, 0.1, 0.2],
+                          "psnr_noisy": [10.0, 20.0, 12.0], "psnr_denoised": [18.0, 25.0, 16.0]})
+    traces = by_name(plots.psnr_vs_level(table))
+    assert set(traces) == {"gaussian denoised", "gaussian noisy input",
+                           "masking denoised", "masking noisy input"}
+    assert list(traces["gaussian denoised"].x) == [0.1, 0.5]  # sorted by level
+    assert list(traces["gaussian denoised"].y) == [25.0, 18.0]
+    assert list(traces["gaussian noisy input"].y) == [20.0, 10.0]
+    assert traces["gaussian noisy input"].line.dash == "dot"
+    assert traces["masking denoised"].line.color != traces["gaussian denoised"].line.color
+
+
+def test_image_grid_shows_every_image_with_its_title_and_colour():
+    images = np.random.default_rng(0).random((5, 28, 28, 1)).astype(np.float32)
+    titles = [f"true {i}" for i in range(5)]
+    colors = [plots.RIGHT_COLOR] * 3 + [plots.WRONG_COLOR] * 2
+    fig = plots.image_grid(images, titles, colors, cols=3)
+    assert len(fig.data) == 5
+    for image, trace in zip(images, fig.data):
+        z = np.asarray(trace.z)
+        assert z.shape == (28, 28, 3)
+        assert np.array_equal(z[..., 0], np.round(image[..., 0] * 255).astype(np.uint8))
+    annotations = fig.layout.annotations
+    assert [a.text for a in annotations] == titles
+    assert [a.font.color for a in annotations] == colors
+    assert [s.line.color for s in fig.layout.shapes] == colors
+    assert fig.layout.shapes[4].xref == "x5 domain"  # the border sits on its own image
+    assert fig.data[4].xaxis == "x5"
+
+
+def test_image_grid_without_colours_or_images():
+    fig = plots.image_grid(np.zeros((2, 28, 28)), ["a", "b"], None, cols=8)
+    assert len(fig.data) == 2 and len(fig.layout.shapes) == 0
+    assert len(plots.image_grid(np.zeros((0, 28, 28)), [], None).data) == 0
