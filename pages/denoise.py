@@ -1,0 +1,145 @@
+"""Denoise: a digit drawn, uploaded or picked, brought to MNIST form, noised and cleaned."""
+
+import numpy as np
+import streamlit as st
+from streamlit_drawable_canvas import st_canvas
+
+from dae_core import catalog, data, evaluate, imaging, plots
+from dae_core.inference import Predictor
+from dae_core.models import load_model
+from dae_core.noise import LEVEL_LIMITS, LEVEL_NAMES, NOISE_KINDS, NoiseConfig, add_noise
+
+SOURCES = ("Draw", "Upload", "MNIST test digit")
+GALLERY_SIZE = 10
+CHART_IMAGES = 300  # enough for a steady mean PSNR, a second or two on a CPU
+
+
+@st.cache_resource(show_spinner="Loading the model…")
+def load_predictor(path: str, mtime: float | None) -> Predictor:
+    """One traced model per file version (``mtime`` tells a retrained file apart), shared by all."""
+    return Predictor(load_model(path))
+
+
+@st.cache_resource(show_spinner="Loading the MNIST test digits…")
+def load_test_digits() -> tuple[np.ndarray, str]:
+    """(N, 28, 28, 1) test digits: the full set when found, else the bundled sample; never a
+    download, so the page does not wait on the network."""
+    ds = data.load_dataset("mnist", download=False, allow_sample=True)
+    return ds.x_test, ds.source
+
+
+@st.cache_data(max_entries=8, show_spinner="Measuring PSNR on test digits…")
+def psnr_table(path: str, mtime: float | None):
+    x_test, _ = load_test_digits()
+    return evaluate.denoise_table(load_predictor(path, mtime), x_test[:CHART_IMAGES])
+
+
+def pick_model() -> tuple | None:
+    """(predictor, (path, mtime)) of the chosen Task 1 model; None after saying what to do."""
+    try:
+        entries = catalog.all_models(task="task1")
+    except ValueError as e:  # a damaged manifest; the message names the fix
+        st.error(str(e))
+        return None
+    if not entries:
+        st.warning("No denoising (task1) model found. Fix: restore the shipped models with "
+                   "`git checkout models/`, or train one on the Train page "
+                   "(or `python -m dae_core train task1`).")
+        return None
+    labels = [e.label for e in entries]  # shipped ones first
+    entry = entries[labels.index(st.selectbox("Model", labels, key="denoise_model"))]
+    if "noise_kind" in entry.config:
+        st.caption(f"Trained on {entry.config['noise_kind']} noise, level {entry.config['noise_level']}.")
+    file = (str(entry.path), entry.path.stat().st_mtime if entry.path.exists() else None)
+    try:
+        return load_predictor(*file), file
+    except (FileNotFoundError, ValueError) as e:  # missing or damaged file; says what to do
+        st.error(str(e))
+        return None
+
+
+def pick_noise() -> NoiseConfig:
+    kind = st.selectbox("Noise", NOISE_KINDS, key="denoise_noise_kind")
+    limit = LEVEL_LIMITS[kind]
+    # One slider per kind: their ranges differ, and each keeps its own setting.
+    level = st.slider(f"Level ({LEVEL_NAMES[kind]})", 0.0, limit, min(0.5, limit), 0.05,
+                      key=f"denoise_level_{kind}")
+    return NoiseConfig(kind, level)
+
+
+def clean_digit(x_test: np.ndarray) -> np.ndarray | None:
+    """The (28, 28) digit to denoise, in MNIST form; None while there is none."""
+    source = st.radio("Digit", SOURCES, horizontal=True, key="denoise_source")
+    try:
+        if source == "Draw":
+            st.caption("Draw one digit, large, in the middle.")
+            drawn = st_canvas(stroke_width=18, stroke_color="#FFFFFF", background_color="#000000",
+                              width=280, height=280, return_image_data=True, key="denoise_canvas")
+            return imaging.canvas_to_mnist(drawn.image_data)
+        if source == "Upload":
+            upload = st.file_uploader("A picture of one digit", key="denoise_upload")
+            if upload is None:
+                return None
+            digit, note = imaging.prepare_upload(upload.getvalue(), "mnist")
+            if note:
+                st.info(note)
+            return digit
+    except imaging.ImageError as e:  # a bad upload: one message, the rest of the page goes on
+        st.error(str(e))
+        return None
+    index = st.number_input("Test digit", 0, len(x_test) - 1, 0, key="denoise_digit_index")
+    return x_test[index, ..., 0]
+
+
+def show_denoising(predictor, clean: np.ndarray, noise: NoiseConfig, seed: int) -> None:
+    clean = clean[None, ..., None]
+    noisy = add_noise(clean, noise, np.random.default_rng(seed))
+    denoised = predictor(noisy)
+    psnr = [float(evaluate.psnr(clean, x)[0]) for x in (noisy, denoised)]
+    ssim = [float(evaluate.ssim(clean, x)[0]) for x in (noisy, denoised)]
+    original, before, after = st.columns(3)
+    original.image(imaging.to_display(clean), caption="MNIST form")
+    before.image(imaging.to_display(noisy), caption="Noisy")
+    before.metric("PSNR noisy", f"{psnr[0]:.2f} dB")
+    before.metric("SSIM noisy", f"{ssim[0]:.3f}")
+    after.image(imaging.to_display(denoised), caption="Denoised")
+    after.metric("PSNR denoised", f"{psnr[1]:.2f} dB", f"{psnr[1] - psnr[0]:+.2f} dB")
+    after.metric("SSIM denoised", f"{ssim[1]:.3f}", f"{ssim[1] - ssim[0]:+.3f}")
+
+
+def show_gallery(predictor, x_test: np.ndarray, noise: NoiseConfig) -> None:
+    if st.button("Reshuffle", key="denoise_reshuffle"):
+        st.session_state.denoise_gallery_draw = st.session_state.get("denoise_gallery_draw", 0) + 1
+    rng = np.random.default_rng(st.session_state.get("denoise_gallery_draw", 0))
+    noisy = add_noise(x_test[rng.choice(len(x_test), GALLERY_SIZE, replace=False)], noise, rng)
+    st.image(imaging.tile_rows([noisy, predictor(noisy)]), width="stretch",
+             caption=f"Random test digits with {noise.label()}: noisy above, denoised below")
+
+
+st.title("Denoise a digit")
+st.caption("Draw or upload a digit: it is brought to MNIST form the way MNIST itself was made "
+           "(white on black, scaled to fit 20 x 20, centred by its mass in 28 x 28), then "
+           "noised and cleaned by a Task 1 autoencoder.")
+chosen = pick_model()
+if chosen is None:
+    st.stop()
+predictor, model_file = chosen
+x_test, source = load_test_digits()
+controls, result = st.columns([1, 2])
+with controls:
+    noise = pick_noise()
+    seed = st.number_input("Noise seed", 0, 1_000_000, 0, key="denoise_seed")
+    digit = clean_digit(x_test)
+with result:
+    if digit is None:
+        st.info("Draw a digit, upload a picture, or pick a test digit to see it denoised.")
+    else:
+        show_denoising(predictor, digit, noise, seed)
+
+st.subheader("Test digits")
+st.caption(f"From {source}.")
+show_gallery(predictor, x_test, noise)
+
+st.subheader("PSNR against noise level")
+st.caption(f"Mean over the first {CHART_IMAGES} test digits, for each noise type.")
+st.plotly_chart(plots.psnr_vs_level(psnr_table(*model_file)), key="denoise_psnr_chart")

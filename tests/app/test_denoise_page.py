@@ -1,0 +1,123 @@
+"""The Denoise page shows what dae_core computes, takes uploads good and bad, and says what to
+do when the model is missing."""
+
+import io
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from dae_core import catalog, data, evaluate
+from dae_core.models import load_model
+from dae_core.noise import NoiseConfig, add_noise
+
+PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "denoise.py")
+
+
+@pytest.fixture
+def models_dir(tiny_models, tmp_path, monkeypatch):
+    monkeypatch.setenv(catalog.MODELS_ENV, str(tiny_models))
+    monkeypatch.setenv("DAE_RUNS_DIR", str(tmp_path / "runs"))
+    return tiny_models
+
+
+def open_page() -> AppTest:
+    return AppTest.from_file(PAGE, default_timeout=120).run()
+
+
+def captions(at: AppTest) -> list[str]:
+    return [c for image in at.image for c in image.captions]
+
+
+def metric_number(at: AppTest, label: str) -> float:
+    return float(next(m.value for m in at.metric if m.label == label).split()[0])
+
+
+def digit_png() -> bytes:
+    """An MNIST test digit printed black on white paper, 10x enlarged."""
+    digit = data.load_sample("mnist")[0][0]
+    buffer = io.BytesIO()
+    Image.fromarray(255 - digit).resize((280, 280)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_page_opens_on_the_canvas_with_gallery_and_chart(models_dir):
+    at = open_page()
+    assert not at.exception
+    assert at.selectbox(key="denoise_model").value == "task1-seed (shipped)"
+    assert at.radio(key="denoise_source").value == "Draw"
+    assert "Draw a digit" in at.info[0].value  # nothing drawn yet
+    assert any("noisy above, denoised below" in c for c in captions(at))
+
+
+def test_metrics_equal_dae_core_for_the_same_model_and_input(models_dir):
+    at = open_page()
+    at.radio(key="denoise_source").set_value("MNIST test digit").run()
+    at.selectbox(key="denoise_noise_kind").set_value("salt_pepper").run()
+    at.slider(key="denoise_level_salt_pepper").set_value(0.3)
+    at.number_input(key="denoise_digit_index").set_value(3)
+    at.number_input(key="denoise_seed").set_value(7).run()
+    assert not at.exception
+    assert {"MNIST form", "Noisy", "Denoised"} <= set(captions(at))
+
+    x_test = data.load_dataset("mnist", download=False, allow_sample=True).x_test
+    clean = x_test[3:4]
+    noisy = add_noise(clean, NoiseConfig("salt_pepper", 0.3), np.random.default_rng(7))
+    denoised = evaluate.predict(load_model(models_dir / "task1-seed.keras"), noisy)
+    expected = {"PSNR noisy": evaluate.psnr(clean, noisy)[0],
+                "PSNR denoised": evaluate.psnr(clean, denoised)[0],
+                "SSIM noisy": evaluate.ssim(clean, noisy)[0],
+                "SSIM denoised": evaluate.ssim(clean, denoised)[0]}
+    for label, value in expected.items():
+        places = 2 if label.startswith("PSNR") else 3  # as the page rounds them
+        assert metric_number(at, label) == pytest.approx(value, abs=0.6 * 10 ** -places), label
+
+
+def test_reshuffle_shows_other_digits(models_dir):
+    at = open_page()
+    gallery = lambda: next(i for i in at.image if "denoised below" in i.captions[0])  # noqa: E731
+    before = gallery().value
+    at.button(key="denoise_reshuffle").click().run()
+    assert not at.exception and gallery().value != before
+
+
+def test_uploaded_digit_is_shown_in_mnist_form(models_dir):
+    at = open_page()
+    at.radio(key="denoise_source").set_value("Upload").run()
+    at.file_uploader(key="denoise_upload").upload("seven.png", digit_png(), "image/png").run()
+    assert not at.exception and not at.error
+    assert {"MNIST form", "Noisy", "Denoised"} <= set(captions(at))
+
+
+@pytest.mark.parametrize("content, words", [
+    (b"\x00\x01 certainly not a picture", "not an image"),
+    (digit_png()[:600], "truncated"),
+])
+def test_bad_upload_gets_one_message_and_the_page_goes_on(models_dir, content, words):
+    at = open_page()
+    at.radio(key="denoise_source").set_value("Upload").run()
+    at.file_uploader(key="denoise_upload").upload("bad.png", content, "image/png").run()
+    assert not at.exception
+    assert len(at.error) == 1 and words in at.error[0].value
+    assert any("noisy above, denoised below" in c for c in captions(at))  # the rest still works
+
+
+def test_no_model_says_what_to_do(tmp_path, monkeypatch):
+    monkeypatch.setenv(catalog.MODELS_ENV, str(tmp_path / "empty"))
+    monkeypatch.setenv("DAE_RUNS_DIR", str(tmp_path / "runs"))
+    at = open_page()
+    assert not at.exception
+    assert "Fix:" in at.warning[0].value and "task1" in at.warning[0].value
+
+
+def test_damaged_model_file_says_what_to_do(tiny_models, tmp_path, monkeypatch):
+    damaged = shutil.copytree(tiny_models, tmp_path / "models")
+    (damaged / "task1-seed.keras").write_bytes(b"half a zip")
+    monkeypatch.setenv(catalog.MODELS_ENV, str(damaged))
+    monkeypatch.setenv("DAE_RUNS_DIR", str(tmp_path / "runs"))
+    at = open_page()
+    assert not at.exception
+    assert "unreadable" in at.error[0].value and "retrain" in at.error[0].value

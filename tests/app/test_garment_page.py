@@ -1,0 +1,111 @@
+"""The Garment page shows both classifiers' top-3 as dae_core computes them, for a test image
+and for an uploaded photo, and keeps working after a bad upload."""
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from dae_core import catalog, data, imaging
+from dae_core.inference import top_classes
+from dae_core.models import load_model
+
+PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "garment.py")
+TASKS = ("task2", "task3")
+
+
+@pytest.fixture
+def models_dir(tiny_models, tmp_path, monkeypatch):
+    monkeypatch.setenv(catalog.MODELS_ENV, str(tiny_models))
+    monkeypatch.setenv("DAE_RUNS_DIR", str(tmp_path / "runs"))
+    return tiny_models
+
+
+def open_page() -> AppTest:
+    return AppTest.from_file(PAGE, default_timeout=120).run()
+
+
+def expected_top3(models_dir: Path, task: str, image: np.ndarray):
+    probs = load_model(models_dir / f"{task}-seed.keras").predict(image[None, ..., None], verbose=0)
+    return top_classes(probs[0])
+
+
+def top3_tables(at: AppTest) -> list:
+    """The shown top-3 tables, Task 2's then Task 3's (AppTest finds a table by key only
+    when it takes selections, so by position)."""
+    return [table.value for table in at.dataframe]
+
+
+def assert_shows(at: AppTest, models_dir: Path, image: np.ndarray) -> None:
+    assert len(top3_tables(at)) == len(TASKS)
+    for task, shown in zip(TASKS, top3_tables(at)):
+        expected = expected_top3(models_dir, task, image)
+        assert list(shown["class"]) == list(expected["class"])
+        assert list(shown["probability"]) == pytest.approx(list(expected["probability"]), abs=1e-5)
+
+
+def photo_png() -> bytes:
+    """A dark trouser-like shape photographed on a light, slightly grey background."""
+    photo = np.full((400, 300), 230, np.uint8)
+    photo[40:360, 90:140] = 40
+    photo[40:360, 160:210] = 40
+    photo[40:90, 90:210] = 40
+    buffer = io.BytesIO()
+    Image.fromarray(photo).convert("RGB").save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_both_classifiers_side_by_side_for_a_test_image(models_dir):
+    at = open_page()
+    assert not at.exception
+    assert [at.selectbox(key=f"garment_model_{t}").value for t in TASKS] == \
+        ["task2-seed (shipped)", "task3-seed (shipped)"]
+    at.radio(key="garment_source").set_value("Fashion-MNIST test image").run()
+    at.number_input(key="garment_index").set_value(5).run()
+    assert not at.exception
+    x_test = data.load_dataset("fashion-mnist", download=False, allow_sample=True).x_test
+    assert_shows(at, models_dir, x_test[5, ..., 0])
+    assert "Fashion-MNIST form" in at.image[0].captions
+
+
+def test_random_button_picks_a_test_image(models_dir):
+    at = open_page()
+    at.radio(key="garment_source").set_value("Fashion-MNIST test image").run()
+    at.button(key="garment_random").click().run()
+    assert not at.exception
+    assert at.number_input(key="garment_index").value == at.session_state["garment_index"]
+
+
+def test_uploaded_photo_is_classified_in_fashion_mnist_form(models_dir):
+    at = open_page()
+    at.file_uploader(key="garment_upload").upload("trousers.png", photo_png(), "image/png").run()
+    assert not at.exception and not at.error
+    assert_shows(at, models_dir, imaging.prepare_upload(photo_png(), "fashion")[0])
+
+
+def test_bad_upload_gets_one_message_and_the_page_goes_on(models_dir):
+    at = open_page()
+    at.file_uploader(key="garment_upload").upload("cut.png", photo_png()[:300], "image/png").run()
+    assert not at.exception
+    assert len(at.error) == 1 and "truncated" in at.error[0].value
+    at.radio(key="garment_source").set_value("Fashion-MNIST test image").run()
+    assert not at.exception and len(top3_tables(at)) == 2
+
+
+def test_a_missing_classifier_says_what_to_do_and_the_other_still_works(tiny_models, tmp_path, monkeypatch):
+    only_task2 = tmp_path / "models"
+    only_task2.mkdir()
+    (only_task2 / "task2-seed.keras").write_bytes((tiny_models / "task2-seed.keras").read_bytes())
+    manifest = [m for m in catalog.read_manifest(tiny_models) if m["task"] == "task2"]
+    (only_task2 / "manifest.json").write_text(json.dumps({"models": manifest}))
+    monkeypatch.setenv(catalog.MODELS_ENV, str(only_task2))
+    monkeypatch.setenv("DAE_RUNS_DIR", str(tmp_path / "runs"))
+    at = open_page()
+    at.radio(key="garment_source").set_value("Fashion-MNIST test image").run()
+    assert not at.exception
+    assert "No task3 model" in at.warning[0].value and "Fix:" in at.warning[0].value
+    assert len(top3_tables(at)) == 1  # Task 2's
