@@ -5,19 +5,11 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dae_core import catalog
 from dae_core.status import device_description
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 PAGES = ("pages/overview.py", "pages/train.py", "pages/denoise.py", "pages/compare.py",
          "pages/garment.py")
-
-
-@pytest.fixture
-def models_dir(tiny_models, tmp_path, monkeypatch):
-    monkeypatch.setenv(catalog.MODELS_ENV, str(tiny_models))
-    monkeypatch.setenv("DAE_RUNS_DIR", str(tmp_path / "runs"))
-    return tiny_models
 
 
 def test_the_sidebar_shows_the_device_and_the_model_count(models_dir):

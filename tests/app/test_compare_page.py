@@ -14,13 +14,6 @@ from dae_core.models import load_model
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
 
-@pytest.fixture
-def models_dir(tiny_models, tmp_path, monkeypatch):
-    monkeypatch.setenv(catalog.MODELS_ENV, str(tiny_models))
-    monkeypatch.setenv("DAE_RUNS_DIR", str(tmp_path / "runs"))
-    return tiny_models
-
-
 @pytest.fixture(scope="module")
 def test_set():
     ds = data.load_dataset("fashion-mnist", download=False, allow_sample=True)

@@ -17,13 +17,6 @@ from dae_core.noise import NoiseConfig, add_noise
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "denoise.py")
 
 
-@pytest.fixture
-def models_dir(tiny_models, tmp_path, monkeypatch):
-    monkeypatch.setenv(catalog.MODELS_ENV, str(tiny_models))
-    monkeypatch.setenv("DAE_RUNS_DIR", str(tmp_path / "runs"))
-    return tiny_models
-
-
 def open_page() -> AppTest:
     return AppTest.from_file(PAGE, default_timeout=120).run()
 

@@ -18,13 +18,6 @@ PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "garment.py")
 TASKS = ("task2", "task3")
 
 
-@pytest.fixture
-def models_dir(tiny_models, tmp_path, monkeypatch):
-    monkeypatch.setenv(catalog.MODELS_ENV, str(tiny_models))
-    monkeypatch.setenv("DAE_RUNS_DIR", str(tmp_path / "runs"))
-    return tiny_models
-
-
 def open_page() -> AppTest:
     return AppTest.from_file(PAGE, default_timeout=120).run()
 

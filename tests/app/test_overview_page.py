@@ -2,20 +2,12 @@
 
 from pathlib import Path
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from dae_core import catalog
 from dae_core.status import device_description
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
-
-
-@pytest.fixture
-def models_dir(tiny_models, tmp_path, monkeypatch):
-    monkeypatch.setenv(catalog.MODELS_ENV, str(tiny_models))
-    monkeypatch.setenv("DAE_RUNS_DIR", str(tmp_path / "runs"))
-    return tiny_models
 
 
 def open_overview() -> AppTest:
