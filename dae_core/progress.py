@@ -22,7 +22,8 @@ def epoch_printer(epochs: int, title: str, stream=sys.stdout):
     import keras  # deferred: this module is imported by light, TensorFlow-free code
 
     class EpochPrinter(keras.callbacks.Callback):
-        durations: list[float] = []
+        def on_train_begin(self, logs=None):
+            self.durations = []
 
         def on_epoch_begin(self, epoch, logs=None):
             self.start = time.time()
@@ -35,6 +36,4 @@ def epoch_printer(epochs: int, title: str, stream=sys.stdout):
             print(f"[{title}] epoch {epoch + 1}/{epochs}  {self.durations[-1]:.1f}s  "
                   f"{format_logs(values)}  ETA {format_duration(eta)}", file=stream, flush=True)
 
-    printer = EpochPrinter()
-    printer.durations = []
-    return printer
+    return EpochPrinter()

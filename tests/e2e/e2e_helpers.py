@@ -1,0 +1,107 @@
+"""Helpers for the browser tests: waiting for Streamlit to finish drawing, screenshots,
+images by caption, strokes on the drawable canvas. (A module of its own: conftest.py files are
+not meant to be imported, and this project has three of them.)"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from dae_core.runs import PROJECT_ROOT
+
+VIEWPORT = {"width": 1400, "height": 1000}
+APP_TIMEOUT_S = 180  # one script run, models loaded and evaluated for the first time included
+SCREENSHOTS = PROJECT_ROOT / "docs" / "screenshots"
+
+
+# True once the script run has ended and every element is drawn: lazily loaded widgets
+# (shown as skeletons meanwhile), plotly charts and images.
+_DRAWN = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
+  if (document.querySelector('[data-testid="stSkeleton"], [data-testid="stSpinner"]')) return false;
+  for (const chart of document.querySelectorAll('[data-testid="stPlotlyChart"]'))
+    if (!chart.querySelector('.js-plotly-plot .main-svg')) return false;
+  for (const img of document.querySelectorAll('[data-testid="stMain"] img'))
+    if (!img.complete || img.naturalWidth === 0) return false;
+  return true;
+}"""
+
+
+def wait_for_app(page, timeout_s: float = APP_TIMEOUT_S, settle_s: float = 0.6) -> None:
+    """Wait until the app has finished its script run and drawn everything (steady for
+    ``settle_s``), then assert that no exception is shown on the page."""
+    deadline = time.time() + timeout_s
+    steady_since = None
+    while True:
+        if page.evaluate(_DRAWN):
+            steady_since = steady_since or time.time()
+            if time.time() - steady_since >= settle_s:
+                break
+        else:
+            steady_since = None
+        if time.time() > deadline:
+            state = page.locator('[data-testid="stApp"]').get_attribute("data-test-script-state")
+            raise AssertionError(f"{page.url}: app not drawn after {timeout_s:.0f} s (script state {state})")
+        page.wait_for_timeout(200)
+    assert_no_exception(page)
+
+
+def assert_no_exception(page) -> None:
+    exceptions = page.get_by_test_id("stException")
+    if exceptions.count():
+        raise AssertionError(f"{page.url} shows an exception:\n{exceptions.first.inner_text()}")
+
+
+def open_page(page, app_url: str, path: str = "") -> None:
+    page.goto(f"{app_url}/{path}")
+    wait_for_app(page)
+
+
+def save_screenshot(page, name: str) -> Path:
+    """The whole page as docs/screenshots/<name>.png (Streamlit scrolls inside stMain, so the
+    window is made as tall as its content first)."""
+    height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
+    page.set_viewport_size({"width": VIEWPORT["width"], "height": max(VIEWPORT["height"], height)})
+    page.wait_for_timeout(500)  # let charts and columns lay out at the new size
+    wait_for_app(page)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=path, animations="disabled")
+    page.set_viewport_size(VIEWPORT)
+    return path
+
+
+def image_src(page, caption: str) -> str | None:
+    """The src of the st.image captioned exactly ``caption``; None while there is none."""
+    image = page.get_by_test_id("stImage").filter(
+        has=page.get_by_test_id("stImageCaption").get_by_text(caption, exact=True))
+    if not image.count():
+        return None
+    return image.locator("img").first.get_attribute("src")
+
+
+def wait_for_image_change(page, caption: str, old: str | None, timeout_s: float = 120) -> str:
+    """Wait until the image captioned ``caption`` exists with a src other than ``old``, and is drawn."""
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        src = image_src(page, caption)
+        if src and src != old:
+            wait_for_app(page)
+            return src
+        page.wait_for_timeout(100)
+    raise AssertionError(f"no new {caption!r} image within {timeout_s:.0f} s (still {old})")
+
+
+def draw_stroke(page, points: list[tuple[float, float]], key: str = "denoise_canvas") -> None:
+    """Press, drag through ``points`` (fractions of the canvas size) and release over the
+    drawable canvas keyed ``key``; it lives in the page (a shadow root), not in an iframe."""
+    canvas = page.locator(f".st-key-{key} canvas").last  # fabric's top canvas takes the mouse
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    xy = [(box["x"] + fx * box["width"], box["y"] + fy * box["height"]) for fx, fy in points]
+    page.mouse.move(*xy[0])
+    page.mouse.down()
+    for x, y in xy[1:]:
+        page.mouse.move(x, y, steps=4)
+    page.mouse.up()

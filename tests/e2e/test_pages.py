@@ -1,0 +1,46 @@
+"""Every page opens at its own URL, finishes its script run without an exception, and is saved
+as a full-page screenshot in docs/screenshots/ (shown in the README; test_training_run.py
+retakes train.png with a finished run on it)."""
+
+import pytest
+from e2e_helpers import image_src, open_page, save_screenshot, wait_for_app, wait_for_image_change
+
+pytestmark = [pytest.mark.browser, pytest.mark.data]
+
+PAGES = [  # (name, URL path st.navigation gives it, its title)
+    ("overview", "", "DAE Lab"),
+    ("train", "train", "Train"),
+    ("denoise", "denoise", "Denoise a digit"),
+    ("compare", "compare", "Task 2 against Task 3"),
+    ("garment", "garment", "Try a garment"),
+]
+
+
+def show_test_digit(page) -> None:
+    """Denoise: a test digit rather than the empty canvas, so the picture shows a result."""
+    page.locator(".st-key-denoise_source").get_by_text("MNIST test digit", exact=True).click()
+    wait_for_image_change(page, "Denoised", image_src(page, "Denoised"))
+
+
+def show_test_garment(page) -> None:
+    """Garment: a test image, so both classifiers' top classes are shown."""
+    page.locator(".st-key-garment_source").get_by_text("Fashion-MNIST test image", exact=True).click()
+    wait_for_image_change(page, "Fashion-MNIST form", None)
+    page.get_by_test_id("stDataFrame").nth(1).wait_for()  # the top classes of both models
+    wait_for_app(page)
+
+
+PREPARE = {"denoise": show_test_digit, "garment": show_test_garment}
+
+
+@pytest.mark.parametrize("name, path, title", PAGES, ids=[p[0] for p in PAGES])
+def test_page_renders(page, app_url, name, path, title):
+    open_page(page, app_url, path)
+    assert page.get_by_test_id("stHeading").locator("h1").first.inner_text().strip() == title
+    nav = page.get_by_test_id("stSidebarNav").get_by_role("link")
+    assert [link.get_attribute("href").rstrip("/") for link in nav.all()] == \
+        [f"{app_url}/{p}".rstrip("/") for _, p, _ in PAGES]
+    if name in PREPARE:
+        PREPARE[name](page)
+    shot = save_screenshot(page, name)
+    assert shot.stat().st_size > 10_000
