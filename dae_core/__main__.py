@@ -158,7 +158,7 @@ def cmd_reproduce(args) -> int:
 
 def cmd_ship(args) -> int:
     run = find_run(args.run, args.runs_dir)
-    entry = catalog.ship_run(run, args.command or "")
+    entry = catalog.ship_run(run, args.made_by or "")
     print(f"shipped {run.id} as {entry.path}")
     return 0
 
@@ -199,7 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ship", action="store_true", help="copy the models into models/")
     p = sub.add_parser("ship", help="copy a finished run's model into models/")
     p.add_argument("run")
-    p.add_argument("--command", help="the command that made it, for the manifest")
+    p.add_argument("--made-by", help="the command that trained it, for the manifest")
     p = sub.add_parser("bench", help="training throughput and single-image denoise latency")
     p.add_argument("--train-size", type=int, default=6000)
     p.add_argument("--epochs", type=int, default=3)

@@ -37,9 +37,11 @@ def test_autoencoder_run_writes_its_files_and_learns(task1_run):
     assert test["images"] == 10_000 and test["psnr_noisy"] == pytest.approx(9.4, abs=0.2)
 
 
-@pytest.mark.parametrize("task", ["task2", "task3", "frozen_ae", "frozen_ae_noisy"])
-def test_classifier_tasks_train_and_report(task, task1_run, data_dir, tmp_path):
-    config = make_config(task, encoder_from=str(task1_run.model_path), data_dir=str(data_dir), **QUICK)
+@pytest.mark.parametrize("task,preset", [("task2", "seed"), ("task3", "seed"), ("frozen_ae", "seed"),
+                                         ("frozen_ae_noisy", "seed"), ("task2", "improved")])
+def test_classifier_tasks_train_and_report(task, preset, task1_run, data_dir, tmp_path):
+    config = make_config(task, preset, encoder_from=str(task1_run.model_path), data_dir=str(data_dir),
+                         **QUICK)
     run = train.train_config(config, tmp_path, verbose=False)
     status = run.status()
     assert status["state"] == "completed", status.get("error")

@@ -1,0 +1,63 @@
+"""The command line: every sub-command parses to itself; evaluate, compare and ship do their work."""
+
+import json
+
+import pytest
+
+from dae_core import catalog, evaluate
+from dae_core.__main__ import COMMANDS, build_parser, main
+from dae_core.data import load_dataset
+from dae_core.models import load_model
+
+
+@pytest.mark.parametrize("argv", [["train", "task1", "--epochs", "2"], ["resume", "r"], ["stop", "r"],
+                                  ["runs"], ["evaluate", "m"], ["compare"], ["reproduce"],
+                                  ["ship", "r", "--made-by", "python -m dae_core train"], ["bench"]])
+def test_each_command_parses_to_itself(argv):
+    args = build_parser().parse_args(argv)
+    assert args.command == argv[0] and args.command in COMMANDS
+
+
+def test_evaluate_prints_the_models_test_accuracy(tiny_models, data_dir, monkeypatch, capsys):
+    monkeypatch.setenv(catalog.MODELS_ENV, str(tiny_models))
+    assert main(["evaluate", "task2-seed", "--data-dir", str(data_dir)]) == 0
+    ds = load_dataset("fashion-mnist", data_dir)
+    expected = evaluate.classifier_report(load_model(tiny_models / "task2-seed.keras"), ds.x_test, ds.y_test)
+    assert f"test accuracy {expected.accuracy:.4f}" in capsys.readouterr().out
+
+
+def test_compare_writes_markdown_and_csv(tiny_models, data_dir, monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv(catalog.MODELS_ENV, str(tiny_models))
+    assert main(["compare", "--out", str(tmp_path), "--data-dir", str(data_dir)]) == 0
+    markdown = (tmp_path / "task4.md").read_text()
+    assert "seed Task 2" in markdown and "0.9160" in markdown and "Is the difference real?" in markdown
+    assert (tmp_path / "task4_per_class.csv").read_text().count("\n") == 12  # header, 10 classes, macro
+
+
+def test_ship_lists_the_model_with_its_command(tiny_models, tmp_path, monkeypatch):
+    from dae_core.runs import Run
+
+    run = Run.create({"task": "task2", "preset": "seed", "epochs": 1, "data_dir": "/somewhere"}, tmp_path)
+    run.model_path.write_bytes((tiny_models / "task2-seed.keras").read_bytes())
+    run.append_metric({"kind": "epoch", "epoch": 1, "loss": 0.5, "accuracy": 0.8, "partial": False})
+    run.set_status("completed", test={"accuracy": 0.8})
+    monkeypatch.setenv(catalog.MODELS_ENV, str(tmp_path / "models"))
+    assert main(["ship", str(run.path), "--made-by", "python -m dae_core train task2"]) == 0
+    (entry,) = catalog.shipped_models()
+    assert (entry.name, entry.command, entry.test) == ("task2-seed", "python -m dae_core train task2",
+                                                        {"accuracy": 0.8})
+    assert entry.history == [{"epoch": 1, "loss": 0.5, "accuracy": 0.8}]
+    assert entry.config["data_dir"] is None and load_model(entry.path).output_shape == (None, 10)
+
+
+def test_unknown_model_is_a_clear_error(tiny_models, monkeypatch):
+    monkeypatch.setenv(catalog.MODELS_ENV, str(tiny_models))
+    with pytest.raises(SystemExit, match="no model 'nope'"):
+        main(["evaluate", "nope"])
+
+
+def test_missing_data_exits_with_a_message(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    code = main(["train", "task2", "--data-dir", str(tmp_path / "none"), "--runs-dir", str(tmp_path)])
+    assert code == 2 and "full data not found" in capsys.readouterr().err
+    assert json.loads(next(tmp_path.glob("*/status.json")).read_text())["state"] == "failed"
