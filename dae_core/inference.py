@@ -9,6 +9,8 @@ shape, so it is not used.
 
 from __future__ import annotations
 
+import gc
+
 import numpy as np
 import pandas as pd
 import tensorflow as tf
@@ -28,6 +30,11 @@ class Predictor:
         spec = tf.TensorSpec((None, *model.input_shape[1:]), tf.float32, name="images")
         self._graph = tf.function(lambda x: model(x, training=False), input_signature=[spec])
         self(np.zeros((1, *model.input_shape[1:]), np.float32))  # trace and warm up now
+        # A server (Streamlit) collects all garbage after every script run: with TensorFlow's
+        # ~400,000 long-lived objects that is ~250 ms holding the GIL per collection. Frozen
+        # after one collection, they are skipped from then on.
+        gc.collect()
+        gc.freeze()
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         return self._graph(tf.constant(x, tf.float32)).numpy()

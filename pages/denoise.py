@@ -1,7 +1,11 @@
 """Denoise: a digit drawn, uploaded or picked, brought to MNIST form, noised and cleaned."""
 
+import base64
+import io
+
 import numpy as np
 import streamlit as st
+from PIL import Image
 from streamlit_drawable_canvas import st_canvas
 
 from dae_core import catalog, data, evaluate, imaging, plots
@@ -22,8 +26,7 @@ def load_predictor(path: str, mtime: float | None) -> Predictor:
 
 @st.cache_resource(show_spinner="Loading the MNIST test digits…")
 def load_test_digits() -> tuple[np.ndarray, str]:
-    """(N, 28, 28, 1) test digits: the full set when found, else the bundled sample; never a
-    download, so the page does not wait on the network."""
+    """(N, 28, 28, 1) test digits: the full set when found, else the bundled sample; never a download."""
     ds = data.load_dataset("mnist", download=False, allow_sample=True)
     return ds.x_test, ds.source
 
@@ -34,8 +37,9 @@ def psnr_table(path: str, mtime: float | None):
     return evaluate.denoise_table(load_predictor(path, mtime), x_test[:CHART_IMAGES])
 
 
-def pick_model() -> tuple | None:
-    """(predictor, (path, mtime)) of the chosen Task 1 model; None after saying what to do."""
+def pick_model(column) -> tuple | None:
+    """(predictor, (path, mtime)) of the Task 1 model chosen in ``column``; None after saying
+    what to do, at full width."""
     try:
         entries = catalog.all_models(task="task1")
     except ValueError as e:  # a damaged manifest; the message names the fix
@@ -47,9 +51,10 @@ def pick_model() -> tuple | None:
                    "(or `python -m dae_core train task1`).")
         return None
     labels = [e.label for e in entries]  # shipped ones first
-    entry = entries[labels.index(st.selectbox("Model", labels, key="denoise_model"))]
-    if "noise_kind" in entry.config:
-        st.caption(f"Trained on {entry.config['noise_kind']} noise, level {entry.config['noise_level']}.")
+    with column:
+        entry = entries[labels.index(st.selectbox("Model", labels, key="denoise_model"))]
+        if "noise_kind" in entry.config:
+            st.caption(f"Trained on {entry.config['noise_kind']} noise, level {entry.config['noise_level']}.")
     file = (str(entry.path), entry.path.stat().st_mtime if entry.path.exists() else None)
     try:
         return load_predictor(*file), file
@@ -58,12 +63,12 @@ def pick_model() -> tuple | None:
         return None
 
 
-def pick_noise() -> NoiseConfig:
-    kind = st.selectbox("Noise", NOISE_KINDS, key="denoise_noise_kind")
+def pick_noise(kind_column, level_column) -> NoiseConfig:
+    kind = kind_column.selectbox("Noise", NOISE_KINDS, key="denoise_noise_kind")
     limit = LEVEL_LIMITS[kind]
     # One slider per kind: their ranges differ, and each keeps its own setting.
-    level = st.slider(f"Level ({LEVEL_NAMES[kind]})", 0.0, limit, min(0.5, limit), 0.05,
-                      key=f"denoise_level_{kind}")
+    level = level_column.slider(f"Level ({LEVEL_NAMES[kind]})", 0.0, limit, min(0.5, limit), 0.05,
+                                key=f"denoise_level_{kind}")
     return NoiseConfig(kind, level)
 
 
@@ -72,9 +77,10 @@ def clean_digit(x_test: np.ndarray) -> np.ndarray | None:
     source = st.radio("Digit", SOURCES, horizontal=True, key="denoise_source")
     try:
         if source == "Draw":
-            st.caption("Draw one digit, large, in the middle.")
+            st.space("small")  # room for the canvas's toolbar, which floats above it on hover
             drawn = st_canvas(stroke_width=18, stroke_color="#FFFFFF", background_color="#000000",
                               width=280, height=280, return_image_data=True, key="denoise_canvas")
+            st.caption("Draw one digit, large, in the middle.")
             return imaging.canvas_to_mnist(drawn.image_data)
         if source == "Upload":
             upload = st.file_uploader("A picture of one digit", key="denoise_upload")
@@ -91,6 +97,13 @@ def clean_digit(x_test: np.ndarray) -> np.ndarray | None:
     return x_test[index, ..., 0]
 
 
+def show_image(column, img: np.ndarray, caption: str) -> None:
+    # A PNG (lossless: sharp squares) as a data URL: drawn without fetching it from the server.
+    buffer = io.BytesIO()
+    Image.fromarray(imaging.to_display(img)).save(buffer, format="PNG")
+    column.image(f"data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode()}", caption=caption)
+
+
 def show_denoising(predictor, clean: np.ndarray, noise: NoiseConfig, seed: int) -> None:
     clean = clean[None, ..., None]
     noisy = add_noise(clean, noise, np.random.default_rng(seed))
@@ -98,13 +111,29 @@ def show_denoising(predictor, clean: np.ndarray, noise: NoiseConfig, seed: int) 
     psnr = [float(evaluate.psnr(clean, x)[0]) for x in (noisy, denoised)]
     ssim = [float(evaluate.ssim(clean, x)[0]) for x in (noisy, denoised)]
     original, before, after = st.columns(3)
-    original.image(imaging.to_display(clean), caption="MNIST form")
-    before.image(imaging.to_display(noisy), caption="Noisy")
+    show_image(original, clean, "MNIST form")
+    show_image(before, noisy, "Noisy")
     before.metric("PSNR noisy", f"{psnr[0]:.2f} dB")
     before.metric("SSIM noisy", f"{ssim[0]:.3f}")
-    after.image(imaging.to_display(denoised), caption="Denoised")
+    show_image(after, denoised, "Denoised")
     after.metric("PSNR denoised", f"{psnr[1]:.2f} dB", f"{psnr[1] - psnr[0]:+.2f} dB")
     after.metric("SSIM denoised", f"{ssim[1]:.3f}", f"{ssim[1] - ssim[0]:+.3f}")
+
+
+@st.fragment
+def denoise_one(predictor, x_test: np.ndarray, noise: NoiseConfig) -> None:
+    """One digit from input to denoised, with its figures. A fragment: a stroke, an upload, a
+    seed or a test digit reruns only this, not the gallery and chart (model and noise, which
+    change those too, sit outside: they rerun the whole page)."""
+    controls, result = st.columns([1, 2])
+    with controls:
+        seed = st.number_input("Noise seed", 0, 1_000_000, 0, key="denoise_seed")
+        digit = clean_digit(x_test)
+    with result:
+        if digit is None:
+            st.info("Draw a digit, upload a picture, or pick a test digit to see it denoised.")
+        else:
+            show_denoising(predictor, digit, noise, seed)
 
 
 def show_gallery(predictor, x_test: np.ndarray, noise: NoiseConfig) -> None:
@@ -112,7 +141,7 @@ def show_gallery(predictor, x_test: np.ndarray, noise: NoiseConfig) -> None:
         st.session_state.denoise_gallery_draw = st.session_state.get("denoise_gallery_draw", 0) + 1
     rng = np.random.default_rng(st.session_state.get("denoise_gallery_draw", 0))
     noisy = add_noise(x_test[rng.choice(len(x_test), GALLERY_SIZE, replace=False)], noise, rng)
-    st.image(imaging.tile_rows([noisy, predictor(noisy)]), width="stretch",
+    st.image(imaging.tile_rows([noisy, predictor(noisy)]), width="stretch", output_format="PNG",
              caption=f"Random test digits with {noise.label()}: noisy above, denoised below")
 
 
@@ -120,21 +149,14 @@ st.title("Denoise a digit")
 st.caption("Draw or upload a digit: it is brought to MNIST form the way MNIST itself was made "
            "(white on black, scaled to fit 20 x 20, centred by its mass in 28 x 28), then "
            "noised and cleaned by a Task 1 autoencoder.")
-chosen = pick_model()
+model_column, kind_column, level_column = st.columns(3)
+chosen = pick_model(model_column)
 if chosen is None:
     st.stop()
 predictor, model_file = chosen
 x_test, source = load_test_digits()
-controls, result = st.columns([1, 2])
-with controls:
-    noise = pick_noise()
-    seed = st.number_input("Noise seed", 0, 1_000_000, 0, key="denoise_seed")
-    digit = clean_digit(x_test)
-with result:
-    if digit is None:
-        st.info("Draw a digit, upload a picture, or pick a test digit to see it denoised.")
-    else:
-        show_denoising(predictor, digit, noise, seed)
+noise = pick_noise(kind_column, level_column)
+denoise_one(predictor, x_test, noise)
 
 st.subheader("Test digits")
 st.caption(f"From {source}.")

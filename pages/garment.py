@@ -1,5 +1,6 @@
 """Try a garment: a clothing photo (or a Fashion-MNIST test image) through both classifiers."""
 
+
 import numpy as np
 import streamlit as st
 
@@ -7,7 +8,9 @@ from dae_core import catalog, data, imaging
 from dae_core.inference import Predictor, top_classes
 from dae_core.models import load_model
 
-SIDES = (("task2", "Task 2: CNN classifier"), ("task3", "Task 3: fine-tuned Task 1 encoder"))
+# Short headings, on one line each, so that the three columns line up; the rest in a caption.
+SIDES = (("task2", "Task 2: CNN", "A CNN, trained from scratch."),
+         ("task3", "Task 3: encoder", "Task 1's encoder, fine-tuned."))
 SOURCES = ("Upload a photo", "Fashion-MNIST test image")
 PROBABILITY = st.column_config.ProgressColumn("probability", min_value=0.0, max_value=1.0, format="%.3f")
 
@@ -25,9 +28,10 @@ def load_test_garments() -> tuple[np.ndarray, np.ndarray, str]:
     return ds.x_test, ds.y_test, ds.source
 
 
-def pick_classifier(entries: list, task: str, title: str) -> Predictor | None:
+def pick_classifier(entries: list, task: str, title: str, about: str) -> Predictor | None:
     """The chosen model of ``task`` (the first shipped one by default); None after saying why."""
     st.subheader(title)
+    st.caption(about)
     labels = [e.label for e in entries if e.task == task]
     if not labels:
         st.warning(f"No {task} model found. Fix: restore the shipped models with `git checkout models/`, "
@@ -52,9 +56,10 @@ def garment_image(x_test: np.ndarray, y_test: np.ndarray) -> tuple[np.ndarray | 
     """The (28, 28) garment in Fashion-MNIST form and a caption; (None, "") while there is none."""
     source = st.radio("Garment", SOURCES, horizontal=True, key="garment_source")
     if source == SOURCES[1]:
-        st.button("Random test image", key="garment_random", on_click=draw_test_image)
-        index = st.number_input("Test image", 0, len(x_test) - 1, key="garment_index")
-        return x_test[index, ..., 0], f"Test image {index}, labelled {data.FASHION_CLASSES[y_test[index]]}"
+        number, button, _ = st.columns([1, 1, 2], vertical_alignment="bottom")
+        index = number.number_input("Test image", 0, len(x_test) - 1, key="garment_index")
+        button.button("Random test image", key="garment_random", on_click=draw_test_image)
+        return x_test[index, ..., 0], f"Test image {index}: {data.FASHION_CLASSES[y_test[index]]}"
     upload = st.file_uploader("A photo of one clothing item on a plain background",
                               key="garment_upload")
     if upload is None:
@@ -83,14 +88,14 @@ item, caption = garment_image(x_test, y_test)
 columns = st.columns([1, 1, 1])
 with columns[0]:
     st.subheader("Input")
+    st.caption(caption or "None yet.")
     if item is None:
         st.info("Upload a photo, or choose a Fashion-MNIST test image.")
     else:
-        st.image(imaging.to_display(item), caption="Fashion-MNIST form")
-        st.caption(caption)
-for column, (task, title) in zip(columns[1:], SIDES):
+        st.image(imaging.to_display(item), caption="Fashion-MNIST form", output_format="PNG")
+for column, (task, title, about) in zip(columns[1:], SIDES):
     with column:
-        predictor = pick_classifier(entries, task, title)
+        predictor = pick_classifier(entries, task, title, about)
         if predictor is not None and item is not None:
             st.dataframe(top_classes(predictor(item[None, ..., None])[0]), hide_index=True,
                          column_config={"probability": PROBABILITY}, key=f"garment_top3_{task}")

@@ -1,6 +1,7 @@
 """Denoise page in the browser: a stroke on the drawable canvas and an uploaded picture are
 each brought to MNIST form and denoised (what AppTest cannot do: it cannot draw or upload)."""
 
+import base64
 import io
 
 import numpy as np
@@ -17,10 +18,15 @@ SAMPLE = PROJECT_ROOT / "dae_core" / "sample_data" / "mnist-sample.npz"
 
 def shown_digit(page, caption: str) -> np.ndarray:
     """The image captioned ``caption`` as the browser got it, back at 28 x 28 in [0, 1]
-    (the page enlarges each MNIST pixel to a square)."""
-    response = page.request.get(image_src(page, caption))
-    assert response.ok, f"{caption} image: HTTP {response.status}"
-    img = np.asarray(Image.open(io.BytesIO(response.body())).convert("L"), np.float32) / 255
+    (the page enlarges each MNIST pixel to a square; it sends them as data URLs, in the page)."""
+    src = image_src(page, caption)
+    if src.startswith("data:"):
+        body = base64.b64decode(src.split(",", 1)[1])
+    else:
+        response = page.request.get(src)
+        assert response.ok, f"{caption} image: HTTP {response.status}"
+        body = response.body()
+    img = np.asarray(Image.open(io.BytesIO(body)).convert("L"), np.float32) / 255
     side = img.shape[0] // 28
     return img[:28 * side, :28 * side].reshape(28, side, 28, side).mean(axis=(1, 3))
 
