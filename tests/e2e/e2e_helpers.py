@@ -10,7 +10,7 @@ from pathlib import Path
 from dae_core.runs import PROJECT_ROOT
 
 VIEWPORT = {"width": 1400, "height": 1000}
-APP_TIMEOUT_S = 180  # one script run, models loaded and evaluated for the first time included
+APP_TIMEOUT_S = 300  # one script run, models loaded and evaluated for the first time included
 SCREENSHOTS = PROJECT_ROOT / "docs" / "screenshots"
 
 
