@@ -103,13 +103,13 @@ def cmd_evaluate(args) -> int:
     entry = resolve_model(args.model, args.runs_dir)
     model = load_model(entry.path)
     name = "mnist" if entry.task == "task1" else "fashion-mnist"
-    ds = data.load_dataset(name, args.data_dir, allow_sample=True)
-    print(f"{entry.label}: {entry.task}/{entry.preset} on {len(ds.x_test)} test images from {ds.source}")
+    test = data.load_test_set(name, args.data_dir, download=True)
+    print(f"{entry.label}: {entry.task}/{entry.preset} on {len(test.x)} test images from {test.source}")
     if entry.task == "task1":
-        table = evaluate.denoise_table(model, ds.x_test)
+        table = evaluate.denoise_table(model, test.x)
         print(table.to_string(index=False, float_format="%.3f"))
     else:
-        report = evaluate.classifier_report(model, ds.x_test, ds.y_test)
+        report = evaluate.classifier_report(model, test.x, test.y)
         print(f"test accuracy {report.accuracy:.4f}  test loss {report.loss:.4f}")
         print(report.per_class.to_string(index=False, float_format="%.4f"))
     return 0
@@ -118,9 +118,9 @@ def cmd_evaluate(args) -> int:
 def cmd_compare(args) -> int:
     from dae_core import report
 
-    ds = data.load_dataset("fashion-mnist", args.data_dir, allow_sample=True)
+    test = data.load_test_set("fashion-mnist", args.data_dir, download=True)
     a, b = resolve_model(args.a, args.runs_dir), resolve_model(args.b, args.runs_dir)
-    comp = report.compare(a, b, ds.x_test, ds.y_test)
+    comp = report.compare(a, b, test.x, test.y)
     paths = report.write_comparison(comp, args.out)
     print(paths[-1].read_text())
     print("written:", ", ".join(str(p) for p in paths))

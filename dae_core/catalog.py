@@ -3,6 +3,7 @@ finished runs, described the same way."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from dataclasses import dataclass, field
@@ -73,17 +74,31 @@ def epoch_history(run: Run) -> list[dict]:
             for r in run.metrics("epoch") if not r.get("partial")]
 
 
+def _mtime_ns(path: Path) -> int | None:
+    try:
+        return path.stat().st_mtime_ns
+    except FileNotFoundError:
+        return None
+
+
+@functools.lru_cache(maxsize=512)
+def _run_entry(path: Path, stamps: tuple) -> ModelEntry | None:
+    """A finished run's entry; cached by its files' modification times (``stamps``), so
+    a page rerun does not re-read every run's metrics, yet a resumed run is read afresh."""
+    run = Run(path)
+    status = run.status()
+    if status.get("state") not in ("completed", "stopped") or not run.model_path.exists():
+        return None
+    config = run.config()
+    return ModelEntry(run.id, config["task"], config["preset"], run.model_path, "run",
+                      status.get("test", {}), epoch_history(run), config)
+
+
 def run_models(runs_dir: str | Path | None = None) -> list[ModelEntry]:
     """Finished runs (completed or stopped) that saved a model, newest first."""
-    entries = []
-    for run in list_runs(runs_dir):
-        status = run.status()
-        if status.get("state") not in ("completed", "stopped") or not run.model_path.exists():
-            continue
-        config = run.config()
-        entries.append(ModelEntry(run.id, config["task"], config["preset"], run.model_path, "run",
-                                  status.get("test", {}), epoch_history(run), config))
-    return entries
+    entries = (_run_entry(run.path, (_mtime_ns(run.path / "status.json"), _mtime_ns(run.model_path)))
+               for run in list_runs(runs_dir))
+    return [entry for entry in entries if entry is not None]
 
 
 def all_models(task: str | None = None, runs_dir=None, models_dir=None) -> list[ModelEntry]:

@@ -2,7 +2,7 @@
 
 Images come back as ``(N, 28, 28, 1) float32 in [0, 1]``, labels as ``(N,) int64``.
 Sources are tried in order: an explicit folder (argument or ``DAE_DATA_DIR``),
-Keras's cache and download, then the bundled sample (test images only).
+Keras's cache and download, then (test images only) the bundled sample.
 """
 
 from __future__ import annotations
@@ -50,10 +50,6 @@ class Dataset:
     x_test: np.ndarray
     y_test: np.ndarray
 
-    @property
-    def is_sample(self) -> bool:
-        return len(self.x_train) == 0
-
 
 # --- IDX files ---------------------------------------------------------------
 
@@ -80,20 +76,22 @@ def read_idx(path: Path, magic: int) -> np.ndarray:
     return np.frombuffer(raw, np.uint8, offset=header).reshape(dims)
 
 
-def read_idx_folder(folder: Path) -> tuple[np.ndarray, ...]:
-    """(x_train, y_train, x_test, y_test) as uint8 from the four IDX gzip files."""
-    arrays = []
-    for key in ("train_images", "train_labels", "test_images", "test_labels"):
-        magic = IMAGE_MAGIC if key.endswith("images") else LABEL_MAGIC
-        arrays.append(read_idx(folder / IDX_FILES[key], magic))
-    return tuple(arrays)
+ALL_PARTS = ("x_train", "y_train", "x_test", "y_test")
+TEST_PARTS = ("x_test", "y_test")
+_PART_FILES = dict(zip(ALL_PARTS, ("train_images", "train_labels", "test_images", "test_labels")))
 
 
-def read_npz(path: Path) -> tuple[np.ndarray, ...]:
-    """(x_train, y_train, x_test, y_test) from a Keras-style .npz."""
+def read_idx_folder(folder: Path, parts=ALL_PARTS) -> tuple[np.ndarray, ...]:
+    """The asked ``parts`` (default x_train, y_train, x_test, y_test) as uint8 IDX arrays."""
+    return tuple(read_idx(folder / IDX_FILES[_PART_FILES[part]],
+                          IMAGE_MAGIC if part.startswith("x") else LABEL_MAGIC) for part in parts)
+
+
+def read_npz(path: Path, parts=ALL_PARTS) -> tuple[np.ndarray, ...]:
+    """The asked ``parts`` from a Keras-style .npz (each array is read only when asked)."""
     try:
         with np.load(path) as z:
-            return tuple(z[k] for k in ("x_train", "y_train", "x_test", "y_test"))
+            return tuple(z[k] for k in parts)
     except (OSError, ValueError, KeyError) as e:
         raise DataError(f"{path} is not a readable Keras dataset .npz ({e}).") from e
 
@@ -104,28 +102,29 @@ def _folder_candidates(root: Path, name: str) -> list[Path]:
     return [root / name, root / name.replace("-", "_"), root]
 
 
-def load_from_folder(root: Path, name: str) -> tuple[np.ndarray, ...] | None:
+def load_from_folder(root: Path, name: str, parts=ALL_PARTS) -> tuple[np.ndarray, ...] | None:
     """Look for the dataset under ``root`` (or ``root/name``): IDX gzip files or ``name.npz``."""
     for folder in _folder_candidates(Path(root), name):
         if (folder / IDX_FILES["train_images"]).exists():
-            return read_idx_folder(folder)
+            return read_idx_folder(folder, parts)
         npz = folder / f"{name}.npz"
         if npz.exists():
-            return read_npz(npz)
+            return read_npz(npz, parts)
     return None
 
 
-def load_from_keras(name: str, download: bool) -> tuple[np.ndarray, ...] | None:
+def load_from_keras(name: str, download: bool, parts=ALL_PARTS) -> tuple[np.ndarray, ...] | None:
     """Keras's cache (~/.keras/datasets); downloads through Keras only when ``download``."""
     cache = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "datasets"
-    cached = load_from_folder(cache, name)
+    cached = load_from_folder(cache, name, parts)
     if cached is not None or not download:
         return cached
     import keras  # deferred: importing TensorFlow takes seconds
 
     loader = keras.datasets.mnist if name == "mnist" else keras.datasets.fashion_mnist
     (x_train, y_train), (x_test, y_test) = loader.load_data()
-    return x_train, y_train, x_test, y_test
+    arrays = dict(x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+    return tuple(arrays[part] for part in parts)
 
 
 def load_sample(name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -162,43 +161,70 @@ def _assemble(name, source, x_train, y_train, x_test, y_test) -> Dataset:
                    to_float(x_train[val_idx]), y_train[val_idx], to_float(x_test), y_test)
 
 
-def _empty_sample(name: str) -> Dataset:
-    x_test, y_test = load_sample(name)
-    empty_x = np.zeros((0, 28, 28, 1), np.float32)
-    empty_y = np.zeros((0,), np.int64)
-    return Dataset(name, f"bundled sample ({len(x_test)} test images)",
-                   empty_x, empty_y, empty_x, empty_y, to_float(x_test), y_test.astype(np.int64))
-
-
-def load_dataset(name: str, data_dir: str | Path | None = None, *,
-                 download: bool = True, allow_sample: bool = False) -> Dataset:
-    """Load ``name`` ("mnist" or "fashion-mnist") from the first source that has it.
-
-    ``data_dir`` (or ``$DAE_DATA_DIR``) is tried first, then Keras's cache and
-    download, then, when ``allow_sample``, the bundled test sample.
-    """
+def _find(name: str, data_dir, download: bool, parts) -> tuple[str, tuple | None, list[str]]:
+    """(source, arrays or None, what was tried) from the folder, then Keras's cache/download."""
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; choose one of {DATASETS}")
     data_dir = data_dir or os.environ.get(DATA_DIR_ENV)
     tried = []
     if data_dir:
-        found = load_from_folder(Path(data_dir), name)
+        found = load_from_folder(Path(data_dir), name, parts)
         if found is not None:
-            return _assemble(name, f"folder {data_dir}", *found)
+            return f"folder {data_dir}", found, tried
         tried.append(f"folder {data_dir} (no {IDX_FILES['train_images']} or {name}.npz)")
     try:
-        found = load_from_keras(name, download)
+        found = load_from_keras(name, download, parts)
         if found is not None:
-            return _assemble(name, "Keras cache", *found)
+            return "Keras cache", found, tried
         tried.append("Keras cache (empty)")
     except Exception as e:  # noqa: BLE001 - any download failure means: try the next source
         tried.append(f"Keras download ({type(e).__name__}: {str(e)[:120]})")
-    if allow_sample:
-        return _empty_sample(name)
+    return "", None, tried
+
+
+def load_dataset(name: str, data_dir: str | Path | None = None, *,
+                 download: bool = True) -> Dataset:
+    """Load ``name`` ("mnist" or "fashion-mnist") from the first source that has it.
+
+    ``data_dir`` (or ``$DAE_DATA_DIR``) is tried first, then Keras's cache and
+    download. Training needs the full data; ``load_test_set`` falls back to the sample.
+    """
+    source, found, tried = _find(name, data_dir, download, ALL_PARTS)
+    if found is not None:
+        return _assemble(name, source, *found)
     raise DataError(
         f"{name} full data not found. Tried: " + "; ".join(tried) + ". "
         f"Fix: pass --data-dir or set {DATA_DIR_ENV} to a folder holding the four "
         f"IDX .gz files (or {name}.npz), or go online so Keras can download it.")
+
+
+@dataclass(frozen=True)
+class TestSet:
+    """The test images alone: what evaluation and the dashboard need."""
+
+    name: str
+    source: str
+    x: np.ndarray  # (N, 28, 28, 1) float32 in [0, 1]
+    y: np.ndarray  # (N,) int64
+
+
+def load_test_set(name: str, data_dir: str | Path | None = None, *,
+                  download: bool = False) -> TestSet:
+    """The 10,000 test images from the first source that has them, else the bundled sample.
+
+    Reads only the test files: decoding the 60,000 training images would cost seconds
+    and ~190 MB per dataset that evaluation never uses.
+    """
+    source, found, _ = _find(name, data_dir, download, TEST_PARTS)
+    if found is None:
+        x, y = load_sample(name)
+        source = f"bundled sample ({len(x)} test images)"
+    else:
+        x, y = found
+    if x.shape[1:] != (28, 28) or len(x) != len(y):
+        raise DataError(f"{name} test set from {source}: expected 28x28 images with one "
+                        f"label each, got {x.shape} and {len(y)} labels.")
+    return TestSet(name, source, to_float(x), y.astype(np.int64))
 
 
 def subset(x: np.ndarray, y: np.ndarray, size: int | None, seed: int = 0):

@@ -110,9 +110,9 @@ class Run:
             return {"state": "unknown"}
 
     def set_status(self, state: str, **fields) -> dict:
+        """Merge ``fields`` into the status (a None value removes that field) and set ``state``."""
         if state not in STATES:
             raise ValueError(f"state {state!r} is not one of {STATES}")
-        """Merge ``fields`` into the status (a None value removes that field) and set ``state``."""
         status = {**self.status(), **fields, "state": state, "updated": time.time()}
         if state in ACTIVE_STATES and "error" not in fields:
             status.pop("error", None)

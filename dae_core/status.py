@@ -24,7 +24,7 @@ def folder_has(root: Path, name: str) -> bool:
 
 
 def dataset_source(name: str, data_dir: str | Path | None = None) -> str:
-    """Where ``data.load_dataset(name, download=False, allow_sample=True)`` would load from."""
+    """Where ``data.load_test_set(name)`` would load from (and whether training can run)."""
     data_dir = data_dir or os.environ.get(DATA_DIR_ENV)
     if data_dir and folder_has(Path(data_dir), name):
         return f"full dataset, folder {data_dir}"

@@ -5,24 +5,17 @@ import pandas as pd
 import streamlit as st
 
 from dae_core import catalog, data, evaluate, plots, report, seed
+from shared_cache import load_test_set
 
 GALLERY_SIZE = 8  # right and wrong images per model, one row each
-
-
-@st.cache_resource(show_spinner="Loading the Fashion-MNIST test images…")
-def load_test_set() -> tuple[np.ndarray, np.ndarray, str]:
-    """The full test set when a folder or Keras's cache has it, else the bundled sample;
-    never a download: a page must not wait on the network."""
-    ds = data.load_dataset("fashion-mnist", download=False, allow_sample=True)
-    return ds.x_test, ds.y_test, ds.source
 
 
 @st.cache_data(max_entries=8, show_spinner="Evaluating both models on the test images…")
 def compare_models(_a: catalog.ModelEntry, _b: catalog.ModelEntry, files: tuple) -> report.Comparison:
     """Cached by ``files`` (both model paths and modification times), so a retrained model
     is evaluated afresh and an unchanged one never twice."""
-    x_test, y_test, _ = load_test_set()
-    return report.compare(_a, _b, x_test, y_test)
+    test = load_test_set("fashion-mnist")
+    return report.compare(_a, _b, test.x, test.y)
 
 
 def file_key(entry: catalog.ModelEntry) -> tuple:
@@ -76,7 +69,8 @@ with left:
 with right:
     b = pick_model(entries, "task3", "Task 3 model (fine-tuned encoder)", "compare_model_b")
 
-x_test, y_test, source = load_test_set()
+test = load_test_set("fashion-mnist")
+x_test, y_test, source = test.x, test.y, test.source
 st.caption(f"Test images: {len(y_test):,} from {source}.")
 if len(y_test) < 10_000:
     st.warning(f"Only the bundled sample of the test set was found; figures differ a little from "

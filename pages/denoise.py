@@ -8,32 +8,18 @@ import streamlit as st
 from PIL import Image
 from streamlit_drawable_canvas import st_canvas
 
-from dae_core import catalog, data, evaluate, imaging, plots
-from dae_core.inference import Predictor
-from dae_core.models import load_model
+from dae_core import catalog, evaluate, imaging, plots
 from dae_core.noise import LEVEL_LIMITS, LEVEL_NAMES, NOISE_KINDS, NoiseConfig, add_noise
+from shared_cache import load_predictor, load_test_set
 
 SOURCES = ("Draw", "Upload", "MNIST test digit")
 GALLERY_SIZE = 10
 CHART_IMAGES = 300  # enough for a steady mean PSNR, a second or two on a CPU
 
 
-@st.cache_resource(show_spinner="Loading the model…")
-def load_predictor(path: str, mtime: float | None) -> Predictor:
-    """One traced model per file version (``mtime`` tells a retrained file apart), shared by all."""
-    return Predictor(load_model(path))
-
-
-@st.cache_resource(show_spinner="Loading the MNIST test digits…")
-def load_test_digits() -> tuple[np.ndarray, str]:
-    """(N, 28, 28, 1) test digits: the full set when found, else the bundled sample; never a download."""
-    ds = data.load_dataset("mnist", download=False, allow_sample=True)
-    return ds.x_test, ds.source
-
-
 @st.cache_data(max_entries=8, show_spinner="Measuring PSNR on test digits…")
 def psnr_table(path: str, mtime: float | None):
-    x_test, _ = load_test_digits()
+    x_test = load_test_set("mnist").x
     return evaluate.denoise_table(load_predictor(path, mtime), x_test[:CHART_IMAGES])
 
 
@@ -154,7 +140,8 @@ chosen = pick_model(model_column)
 if chosen is None:
     st.stop()
 predictor, model_file = chosen
-x_test, source = load_test_digits()
+test = load_test_set("mnist")
+x_test, source = test.x, test.source
 noise = pick_noise(kind_column, level_column)
 denoise_one(predictor, x_test, noise)
 

@@ -6,26 +6,13 @@ import streamlit as st
 
 from dae_core import catalog, data, imaging
 from dae_core.inference import Predictor, top_classes
-from dae_core.models import load_model
+from shared_cache import load_predictor, load_test_set
 
 # Short headings, on one line each, so that the three columns line up; the rest in a caption.
 SIDES = (("task2", "Task 2: CNN", "A CNN, trained from scratch."),
          ("task3", "Task 3: encoder", "Task 1's encoder, fine-tuned."))
 SOURCES = ("Upload a photo", "Fashion-MNIST test image")
 PROBABILITY = st.column_config.ProgressColumn("probability", min_value=0.0, max_value=1.0, format="%.3f")
-
-
-@st.cache_resource(show_spinner="Loading the model…")
-def load_predictor(path: str, mtime: float | None) -> Predictor:
-    """One traced model per file version (``mtime`` tells a retrained file apart), shared by all."""
-    return Predictor(load_model(path))
-
-
-@st.cache_resource(show_spinner="Loading the Fashion-MNIST test images…")
-def load_test_garments() -> tuple[np.ndarray, np.ndarray, str]:
-    """The full test set when found, else the bundled sample; never a download."""
-    ds = data.load_dataset("fashion-mnist", download=False, allow_sample=True)
-    return ds.x_test, ds.y_test, ds.source
 
 
 def pick_classifier(entries: list, task: str, title: str, about: str) -> Predictor | None:
@@ -48,7 +35,7 @@ def pick_classifier(entries: list, task: str, title: str, about: str) -> Predict
 
 
 def draw_test_image() -> None:
-    count = len(load_test_garments()[0])
+    count = len(load_test_set("fashion-mnist").x)
     st.session_state.garment_index = int(np.random.default_rng().integers(count))
 
 
@@ -83,7 +70,8 @@ try:
 except ValueError as e:  # a damaged manifest; the message names the fix
     st.error(str(e))
     st.stop()
-x_test, y_test, source = load_test_garments()
+test = load_test_set("fashion-mnist")
+x_test, y_test, source = test.x, test.y, test.source
 item, caption = garment_image(x_test, y_test)
 columns = st.columns([1, 1, 1])
 with columns[0]:

@@ -16,8 +16,8 @@ APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
 @pytest.fixture(scope="module")
 def test_set():
-    ds = data.load_dataset("fashion-mnist", download=False, allow_sample=True)
-    return ds.x_test, ds.y_test
+    test = data.load_test_set("fashion-mnist")
+    return test.x, test.y
 
 
 def open_compare() -> AppTest:

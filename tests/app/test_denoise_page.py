@@ -56,7 +56,7 @@ def test_metrics_equal_dae_core_for_the_same_model_and_input(models_dir):
     assert not at.exception
     assert {"MNIST form", "Noisy", "Denoised"} <= set(captions(at))
 
-    x_test = data.load_dataset("mnist", download=False, allow_sample=True).x_test
+    x_test = data.load_test_set("mnist").x
     clean = x_test[3:4]
     noisy = add_noise(clean, NoiseConfig("salt_pepper", 0.3), np.random.default_rng(7))
     denoised = evaluate.predict(load_model(models_dir / "task1-seed.keras"), noisy)

@@ -60,7 +60,7 @@ def test_both_classifiers_side_by_side_for_a_test_image(models_dir):
     at.radio(key="garment_source").set_value("Fashion-MNIST test image").run()
     at.number_input(key="garment_index").set_value(5).run()
     assert not at.exception
-    x_test = data.load_dataset("fashion-mnist", download=False, allow_sample=True).x_test
+    x_test = data.load_test_set("fashion-mnist").x
     assert_shows(at, models_dir, x_test[5, ..., 0])
     assert "Fashion-MNIST form" in at.image[0].captions
 

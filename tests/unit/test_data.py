@@ -101,9 +101,20 @@ def test_npz_folder_is_read(tmp_path):
 def test_bundled_sample_is_the_fallback(tmp_path, monkeypatch):
     monkeypatch.delenv(data.DATA_DIR_ENV, raising=False)
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
-    ds = data.load_dataset("fashion-mnist", download=False, allow_sample=True)
-    assert ds.is_sample and len(ds.x_test) == 3000 and "sample" in ds.source
-    assert np.bincount(ds.y_test, minlength=10).min() > 200  # every class is there
+    test = data.load_test_set("fashion-mnist")
+    assert len(test.x) == 3000 and "sample" in test.source
+    assert test.x.dtype == np.float32 and test.x.shape[1:] == (28, 28, 1)
+    assert np.bincount(test.y, minlength=10).min() > 200  # every class is there
+    with pytest.raises(data.DataError, match="full data not found"):
+        data.load_dataset("fashion-mnist", download=False)  # training never uses the sample
+
+
+@pytest.mark.data
+def test_test_set_reads_only_the_test_files(data_dir):
+    full = data.load_dataset("mnist", data_dir)
+    test = data.load_test_set("mnist", data_dir)
+    assert test.source == full.source and np.array_equal(test.x, full.x_test)
+    assert np.array_equal(test.y, full.y_test) and len(test.x) == 10_000
 
 
 def test_subset_is_fixed_by_seed():
