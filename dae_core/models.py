@@ -18,26 +18,32 @@ NUM_CLASSES = 10
 
 @dataclass(frozen=True)
 class Arch:
-    """Layer widths. ``seed`` is the assignment's; ``improved`` is wider, with batch norm."""
+    """Layer widths. ``seed`` is the assignment's; ``improved`` is wider, with batch norm.
 
-    encoder_filters: tuple[int, int, int] = (16, 8, 8)
+    The seed does not give its autoencoder's widths. The Keras blog's 16-8-8 encoder (a
+    4x4x8 latent) left Task 3 at 0.870 test accuracy against the seed's 0.9085, so the
+    encoder widens as it shrinks the image instead (16-32-64, a 4x4x64 latent).
+    """
+
+    encoder_filters: tuple[int, int, int] = (16, 32, 64)
     cnn_filters: tuple[int, int] = (32, 64)
     convs_per_block: int = 1  # CNN convolutions before each pooling
     dense_units: int = 128
-    dropout: float = 0.5
+    dropout: float = 0.5  # Task 2 and the variants ("dropout for regularisation")
+    transfer_dropout: float = 0.0  # Task 3: the seed's head is Flatten, Dense, Dense(10)
     batch_norm: bool = False
 
     def __post_init__(self):
         if len(self.encoder_filters) != 3 or min(self.encoder_filters) < 1:
             raise ValueError(f"encoder_filters must be 3 positive ints, got {self.encoder_filters}")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        if not (0.0 <= self.dropout < 1.0 and 0.0 <= self.transfer_dropout < 1.0):
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}, {self.transfer_dropout}")
 
 
 ARCHS = {
     "seed": Arch(),
     "improved": Arch(encoder_filters=(32, 64, 64), cnn_filters=(32, 64), convs_per_block=2,
-                     dense_units=256, dropout=0.4, batch_norm=True),
+                     dense_units=256, dropout=0.4, transfer_dropout=0.4, batch_norm=True),
 }
 
 
@@ -83,11 +89,11 @@ def build_autoencoder(arch: Arch = ARCHS["seed"]) -> keras.Model:
     return keras.Model(inputs, decoder(encoder(inputs)), name="autoencoder")
 
 
-def _classifier_head(x, arch: Arch):
+def _classifier_head(x, arch: Arch, dropout: float):
     x = layers.Flatten(name="flatten")(x)
     x = layers.Dense(arch.dense_units, activation="relu", name="dense")(x)
-    if arch.dropout:
-        x = layers.Dropout(arch.dropout, name="dropout")(x)
+    if dropout:
+        x = layers.Dropout(dropout, name="dropout")(x)
     return layers.Dense(NUM_CLASSES, activation="softmax", dtype="float32", name="probs")(x)
 
 
@@ -99,7 +105,7 @@ def build_cnn_classifier(arch: Arch = ARCHS["seed"], name: str = "classifier") -
         for j in range(1, arch.convs_per_block + 1):
             x = _conv(x, filters, f"cnn_conv{i}_{j}", arch.batch_norm)
         x = layers.MaxPooling2D(2, name=f"cnn_pool{i}")(x)
-    return keras.Model(inputs, _classifier_head(x, arch), name=name)
+    return keras.Model(inputs, _classifier_head(x, arch, arch.dropout), name=name)
 
 
 def encoder_of(autoencoder: keras.Model) -> keras.Model:
@@ -117,7 +123,7 @@ def build_transfer_classifier(autoencoder: keras.Model, arch: Arch = ARCHS["seed
     inputs = keras.Input(INPUT_SHAPE, name="image")
     # A frozen encoder runs in inference mode so its batch-norm statistics stay put.
     features = encoder(inputs, training=False) if not trainable else encoder(inputs)
-    return keras.Model(inputs, _classifier_head(features, arch), name="transfer")
+    return keras.Model(inputs, _classifier_head(features, arch, arch.transfer_dropout), name="transfer")
 
 
 def build_autoencoder_classifier(autoencoder: keras.Model, arch: Arch = ARCHS["seed"],

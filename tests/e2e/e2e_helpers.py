@@ -4,6 +4,7 @@ not meant to be imported, and this project has three of them.)"""
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -11,7 +12,8 @@ from dae_core.runs import PROJECT_ROOT
 
 VIEWPORT = {"width": 1400, "height": 1000}
 APP_TIMEOUT_S = 300  # one script run, models loaded and evaluated for the first time included
-SCREENSHOTS = PROJECT_ROOT / "docs" / "screenshots"
+# Test runs leave the README's pictures alone; DAE_SCREENSHOTS_DIR=docs/screenshots retakes them.
+SCREENSHOTS = Path(os.environ.get("DAE_SCREENSHOTS_DIR", PROJECT_ROOT / "test-artifacts" / "screenshots"))
 
 
 # True once the script run has ended and every element is drawn: lazily loaded widgets
@@ -59,7 +61,7 @@ def open_page(page, app_url: str, path: str = "") -> None:
 
 
 def save_screenshot(page, name: str) -> Path:
-    """The whole page as docs/screenshots/<name>.png (Streamlit scrolls inside stMain, so the
+    """The whole page as <SCREENSHOTS>/<name>.png (Streamlit scrolls inside stMain, so the
     window is made as tall as its content first)."""
     height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
     page.set_viewport_size({"width": VIEWPORT["width"], "height": max(VIEWPORT["height"], height)})

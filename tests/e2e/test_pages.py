@@ -1,6 +1,6 @@
 """Every page opens at its own URL, finishes its script run without an exception, and is saved
-as a full-page screenshot in docs/screenshots/ (shown in the README; test_training_run.py
-retakes train.png with a finished run on it)."""
+as a full-page screenshot (see e2e_helpers.SCREENSHOTS; test_training_run.py retakes train.png
+with a finished run on it)."""
 
 import pytest
 from e2e_helpers import image_src, open_page, save_screenshot, wait_for_app, wait_for_image_change

@@ -1,5 +1,5 @@
 """A tiny training started from the Train page: its live curve gains points, then it completes
-with its test figures; the page is then saved as docs/screenshots/train.png."""
+with its test figures; the page is then saved as a screenshot, train.png."""
 
 import time
 

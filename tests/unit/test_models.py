@@ -12,7 +12,7 @@ def autoencoder():
 def test_autoencoder_shapes_and_named_encoder(autoencoder):
     assert autoencoder.output_shape == (None, 28, 28, 1)
     encoder = autoencoder.get_layer("encoder")
-    assert encoder.output_shape == (None, 4, 4, 8)
+    assert encoder.output_shape == (None, 4, 4, models.ARCHS["seed"].encoder_filters[-1])
     convs = [layer.name for layer in encoder.layers if "conv" in layer.name]
     pools = [layer.name for layer in encoder.layers if "pool" in layer.name]
     assert len(convs) == 3 and len(pools) == 3
@@ -38,6 +38,8 @@ def test_transfer_copies_the_encoder_weights(autoencoder, trainable):
     for ours, theirs in zip(copied, models.encoder_of(autoencoder).get_weights()):
         np.testing.assert_array_equal(ours, theirs)
     assert model.get_layer("encoder").trainable is trainable
+    # The seed's Task 3 head is Flatten, Dense, Dense(10): no dropout, unlike Task 2's.
+    assert not any(type(layer).__name__ == "Dropout" for layer in model.layers)
     assert model.get_layer("encoder") is not models.encoder_of(autoencoder)  # a copy
     assert model.output_shape == (None, 10)
 
