@@ -4,7 +4,7 @@ import streamlit as st
 
 from dae_core import catalog
 from dae_core.status import device_description
-from shared_cache import keep_tensorflow_kernels
+from page_support import keep_tensorflow_kernels
 
 keep_tensorflow_kernels()
 st.set_page_config(page_title="DAE Lab", page_icon=":material/blur_on:", layout="wide")

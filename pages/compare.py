@@ -5,7 +5,9 @@ import pandas as pd
 import streamlit as st
 
 from dae_core import catalog, data, evaluate, plots, report, seed
-from shared_cache import load_test_set
+from page_support import load_test_set, run_through_app
+
+run_through_app()
 
 GALLERY_SIZE = 8  # right and wrong images per model, one row each
 

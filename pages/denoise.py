@@ -10,7 +10,9 @@ from streamlit_drawable_canvas import st_canvas
 
 from dae_core import catalog, evaluate, imaging, plots
 from dae_core.noise import LEVEL_LIMITS, LEVEL_NAMES, NOISE_KINDS, NoiseConfig, add_noise
-from shared_cache import load_predictor, load_test_set
+from page_support import load_predictor, load_test_set, run_through_app
+
+run_through_app()
 
 SOURCES = ("Draw", "Upload", "MNIST test digit")
 GALLERY_SIZE = 10

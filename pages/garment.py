@@ -6,7 +6,9 @@ import streamlit as st
 
 from dae_core import catalog, data, imaging
 from dae_core.inference import Predictor, top_classes
-from shared_cache import load_predictor, load_test_set
+from page_support import load_predictor, load_test_set, run_through_app
+
+run_through_app()
 
 # Short headings, on one line each, so that the three columns line up; the rest in a caption.
 SIDES = (("task2", "Task 2: CNN", "A CNN, trained from scratch."),

@@ -5,6 +5,9 @@ import streamlit as st
 from dae_core import catalog, status
 from dae_core.config import TASK_TITLES
 from dae_core.runs import default_runs_dir, list_runs
+from page_support import run_through_app
+
+run_through_app()
 
 LINKS = [  # (page, label, icon, what it is for)
     ("pages/train.py", "Train", ":material/model_training:",

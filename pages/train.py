@@ -8,6 +8,9 @@ from dae_core.config import NEEDS_AUTOENCODER, PRESETS, TASK_TITLES, TASKS, make
 from dae_core.data import TRAIN_SIZE
 from dae_core.noise import LEVEL_LIMITS, LEVEL_NAMES, NOISE_KINDS
 from dae_core.runs import Run, list_runs
+from page_support import run_through_app
+
+run_through_app()
 
 PRESET_FIELDS = {"train_epochs": "epochs", "train_batch_size": "batch_size", "train_lr": "learning_rate",
                  "train_noise": "noise_kind", "train_noise_level": "noise_level", "train_size": "train_size"}

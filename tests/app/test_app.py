@@ -27,11 +27,9 @@ def test_every_page_opens(models_dir, page):
     assert not at.exception, at.exception
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Streamlit runs a page straight from the pages/ folder (its old multipage mode) until "
-    "st.navigation has run once in the process, so a deep link on a fresh server skips app.py "
-    "(no page config, no sidebar, no GPU memory growth). Renaming pages/ (e.g. app_pages/) fixes it."))
 def test_a_deep_link_still_runs_the_entry_point(models_dir):
+    """On a fresh process Streamlit would run pages/overview.py alone (its old multipage
+    mode); page_support.run_through_app hands it back to app.py."""
     at = AppTest.from_file(APP, default_timeout=180)
     at.switch_page("pages/overview.py")
     at.run()

@@ -1,4 +1,5 @@
-"""Process-wide caches the pages share: each model file and test set is loaded once.
+"""What the pages share: cached loaders (each model file and test set loaded once per
+process) and the process set-up app.py does.
 
 Kept beside app.py (not in pages/) so it is a plain module, not a page.
 """
@@ -37,3 +38,18 @@ def keep_tensorflow_kernels() -> None:
 
 def _keep_session(*args, **kwargs) -> None:
     """Stands in for keras.backend.clear_session in the dashboard's process."""
+
+
+def run_through_app() -> None:
+    """Call first in every page: make sure app.py (page config, sidebar) runs around it.
+
+    Streamlit keeps its old multipage mode (run ``pages/<name>.py`` on its own) while a
+    ``pages/`` folder exists and ``st.navigation`` has not yet run in the process, so the
+    first visitor of a deep link (``/compare``) on a fresh server would get the page alone.
+    Leaving that mode and rerunning hands the same URL to app.py's ``st.navigation``.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False  # what st.navigation itself sets
+        st.rerun()
