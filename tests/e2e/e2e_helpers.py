@@ -16,11 +16,13 @@ APP_TIMEOUT_S = 300  # one script run, models loaded and evaluated for the first
 SCREENSHOTS = Path(os.environ.get("DAE_SCREENSHOTS_DIR", PROJECT_ROOT / "test-artifacts" / "screenshots"))
 
 
-# True once the script run has ended and every element is drawn: lazily loaded widgets
-# (shown as skeletons meanwhile), plotly charts and images.
+# True once the script run has ended and every element is drawn: the page's title, lazily
+# loaded widgets (shown as skeletons meanwhile), plotly charts and images.
 _DRAWN = """() => {
   const app = document.querySelector('[data-testid="stApp"]');
   if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
+  // Every page has a title: without one the run seen was the brief one before a rerun.
+  if (!document.querySelector('[data-testid="stMain"] h1')) return false;
   if (document.querySelector('[data-testid="stSkeleton"], [data-testid="stSpinner"]')) return false;
   for (const chart of document.querySelectorAll('[data-testid="stPlotlyChart"]'))
     if (!chart.querySelector('.js-plotly-plot .main-svg')) return false;
