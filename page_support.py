@@ -29,7 +29,7 @@ def keep_tensorflow_kernels() -> None:
 
     Streamlit does it for apps that build models in their script; this app only loads models
     into the caches above, and the clear empties TensorFlow's kernel cache, which made the
-    next model call (the next canvas stroke) 80-130 ms slower instead of ~2 ms.
+    next model call (the next canvas stroke) take 90-180 ms instead of ~3 ms (measured here).
     """
     import keras
 
