@@ -6,10 +6,10 @@ import io
 import numpy as np
 import streamlit as st
 from PIL import Image
-from streamlit_drawable_canvas import st_canvas
 
 from dae_core import catalog, evaluate, imaging, plots
 from dae_core.noise import LEVEL_LIMITS, LEVEL_NAMES, NOISE_KINDS, NoiseConfig, add_noise
+from fast_canvas import st_canvas
 from page_support import load_predictor, load_test_set, run_through_app
 
 run_through_app()

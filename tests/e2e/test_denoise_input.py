@@ -42,7 +42,11 @@ def photo_of(digit: np.ndarray) -> bytes:
 
 
 def test_canvas_stroke_is_denoised(page, app_url):
+    scripts = []
+    page.on("request", lambda request: scripts.append(request.url))
     open_page(page, app_url, "denoise")
+    # The canvas's bundle with the short send delay (fast_canvas), not the stock one.
+    assert any("/bidi-components/dae-lab.fast_canvas/index-" in url for url in scripts), scripts
     assert image_src(page, "Denoised") is None  # nothing drawn yet
     draw_stroke(page, [(0.5, 0.15), (0.5, 0.5), (0.5, 0.85)])  # a "1"
     first = wait_for_image_change(page, "Denoised", None)
