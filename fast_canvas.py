@@ -62,7 +62,7 @@ def fast_bundle() -> Path | None:
     try:
         cache_root.mkdir(parents=True, exist_ok=True)
         bundle = patched_bundle(stock_bundle(), cache_root)
-    except OSError:
+    except (OSError, ValueError):  # an unwritable cache, an unexpected bundle layout
         _log.exception("fast canvas unavailable; stock canvas used")
         return None
     if bundle is None:
@@ -102,7 +102,10 @@ def install() -> bool:
 
 def st_canvas(**kwargs):
     """The library's ``st_canvas``, through the fast copy where it could be installed."""
-    install()
+    try:
+        install()
+    except Exception:  # noqa: BLE001 - Streamlit's component internals changed: stock canvas
+        _log.exception("fast canvas not registered; stock canvas used")
     from streamlit_drawable_canvas import st_canvas as stock_st_canvas
 
     return stock_st_canvas(**kwargs)
