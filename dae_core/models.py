@@ -32,6 +32,7 @@ class Arch:
     dropout: float = 0.5  # Task 2 and the variants ("dropout for regularisation")
     transfer_dropout: float = 0.0  # Task 3: the seed's head is Flatten, Dense, Dense(10)
     batch_norm: bool = False
+    flip_average: bool = False  # classifiers: predict the mean over the image and its mirror
 
     def __post_init__(self):
         if len(self.encoder_filters) != 3 or min(self.encoder_filters) < 1:
@@ -43,7 +44,8 @@ class Arch:
 ARCHS = {
     "seed": Arch(),
     "improved": Arch(encoder_filters=(32, 64, 64), cnn_filters=(32, 64), convs_per_block=2,
-                     dense_units=256, dropout=0.4, transfer_dropout=0.4, batch_norm=True),
+                     dense_units=256, dropout=0.4, transfer_dropout=0.4, batch_norm=True,
+                     flip_average=True),
 }
 
 
@@ -136,6 +138,24 @@ def build_autoencoder_classifier(autoencoder: keras.Model, arch: Arch = ARCHS["s
     cleaned = ae(inputs, training=False) if not trainable else ae(inputs)
     classifier = build_cnn_classifier(arch, name="cnn")
     return keras.Model(inputs, classifier(cleaned), name="ae_classifier")
+
+
+@keras.saving.register_keras_serializable(package="dae_core")
+class HorizontalFlip(layers.Layer):
+    """Mirrors (N, H, W, C) images left to right, always (``RandomFlip`` does so at random)."""
+
+    def call(self, images):
+        return keras.ops.flip(images, axis=2)
+
+
+def flip_averaged(classifier: keras.Model) -> keras.Model:
+    """Test-time augmentation: the mean of ``classifier``'s probabilities for an image and
+    for its mirror image. Fashion-MNIST's classes do not change when mirrored, and the
+    improved preset trains with random flips, so both views are images it knows."""
+    inputs = keras.Input(INPUT_SHAPE, name="image")
+    mirrored = HorizontalFlip(name="mirror")(inputs)
+    probs = layers.Average(name="probs")([classifier(inputs), classifier(mirrored)])
+    return keras.Model(inputs, probs, name=f"{classifier.name}_flip_averaged")
 
 
 def load_model(path) -> keras.Model:

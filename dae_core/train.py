@@ -266,10 +266,23 @@ def _fit(run: Run, config: TrainConfig, resume: bool, verbose: bool) -> dict:
         callbacks.append(progress.epoch_printer(config.epochs, f"{config.task}/{config.preset}"))
     model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, initial_epoch=initial_epoch,
               callbacks=callbacks, shuffle=False, verbose=0)  # the pipeline shuffles
-    save_model_atomic(model, run.model_path)
     stopped = run.stop_requested()
-    test = evaluate.test_summary(model, config, arrays["dataset"])
+    final = finished_model(model, config)
+    save_model_atomic(final, run.model_path)  # the checkpoints keep the plain model, for resume
+    test = evaluate.test_summary(final, config, arrays["dataset"])
+    if final is not model:  # what the mirror view adds, measured on the same test images
+        test["accuracy_one_view"] = evaluate.test_summary(model, config, arrays["dataset"])["accuracy"]
     return run.set_status("stopped" if stopped else "completed", finished=time.time(), test=test)
+
+
+def finished_model(model, config: TrainConfig):
+    """The model a run ships: a classifier of an arch with ``flip_average`` predicts the mean
+    over each image and its mirror image; otherwise the trained model itself."""
+    from dae_core import models
+
+    if config.is_autoencoder or not models.ARCHS[config.arch].flip_average:
+        return model
+    return models.flip_averaged(model)
 
 
 def make_validation_dataset(arrays: dict, config: TrainConfig):

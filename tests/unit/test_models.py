@@ -72,3 +72,14 @@ def test_half_written_model_file_gives_a_clear_error(tmp_path, autoencoder):
 def test_arch_validation():
     with pytest.raises(ValueError, match="dropout"):
         models.Arch(dropout=1.5)
+
+
+def test_flip_averaged_is_the_mean_over_the_image_and_its_mirror(tmp_path):
+    classifier = models.build_cnn_classifier(models.ARCHS["seed"])
+    x = np.random.default_rng(0).random((4, 28, 28, 1), dtype=np.float32)
+    averaged = models.flip_averaged(classifier)
+    expected = (classifier.predict(x, verbose=0) + classifier.predict(x[:, :, ::-1], verbose=0)) / 2
+    np.testing.assert_allclose(averaged.predict(x, verbose=0), expected, atol=1e-6)
+    assert not np.allclose(expected, classifier.predict(x, verbose=0), atol=1e-4)  # the mirror counts
+    averaged.save(tmp_path / "m.keras")
+    np.testing.assert_allclose(models.load_model(tmp_path / "m.keras").predict(x, verbose=0), expected, atol=1e-6)

@@ -48,6 +48,12 @@ def test_classifier_tasks_train_and_report(task, preset, task1_run, data_dir, tm
     losses = epoch_losses(run)
     assert losses[1] < losses[0]
     assert 0.1 < status["test"]["accuracy"] <= 1 and status["test"]["images"] == 10_000
+    # The improved arch ships the flip-averaged model and records the one-view accuracy too;
+    # the checkpoint (for resume) stays the plain classifier.
+    mirrored = "mirror" in [layer.name for layer in load_model(run.model_path).layers]
+    assert mirrored == (preset == "improved") == ("accuracy_one_view" in status["test"])
+    checkpoint = load_model(run.latest_checkpoint()[1])
+    assert "mirror" not in [layer.name for layer in checkpoint.layers]
 
 
 def test_task3_starts_from_the_autoencoders_encoder(task1_run, data_dir):
