@@ -28,7 +28,8 @@ def metrics_of(task: str) -> tuple[str, str]:
 
 
 def test_figures(test: dict) -> None:
-    figures = [("Test accuracy", "accuracy", "{:.4f}"), ("Test loss", "loss", "{:.4f}"),
+    figures = [("Test accuracy", "accuracy", "{:.4f}"),
+               ("Without the mirror view", "accuracy_one_view", "{:.4f}"), ("Test loss", "loss", "{:.4f}"),
                ("Macro F1", "macro_f1", "{:.4f}"), ("PSNR denoised", "psnr_denoised", "{:.2f} dB"),
                ("PSNR noisy input", "psnr_noisy", "{:.2f} dB"), ("SSIM denoised", "ssim_denoised", "{:.3f}")]
     shown = [(label, fmt.format(test[k])) for label, k, fmt in figures if test.get(k) is not None]
