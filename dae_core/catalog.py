@@ -114,10 +114,10 @@ def ship_run(run: Run, command: str, models_dir: str | Path | None = None) -> Mo
     config, status = run.config(), run.status()
     config = {**config, "data_dir": None}  # a local path means nothing on another machine
     name = f"{config['task']}-{config['preset']}"
-    from dae_core.models import load_model  # deferred: TensorFlow
+    from dae_core.models import load_model, weights_only  # deferred: TensorFlow
 
     tmp = models_dir / f".{name}.partial.keras"
-    load_model(run.model_path).save(tmp)  # loaded uncompiled: ships without optimizer state
+    weights_only(load_model(run.model_path)).save(tmp)  # ships without optimizer state
     os.replace(tmp, models_dir / f"{name}.keras")
     entry = {"name": name, "task": config["task"], "preset": config["preset"],
              "file": f"{name}.keras", "command": command, "test": status.get("test", {}),

@@ -158,6 +158,20 @@ def flip_averaged(classifier: keras.Model) -> keras.Model:
     return keras.Model(inputs, probs, name=f"{classifier.name}_flip_averaged")
 
 
+def weights_only(model: keras.Model) -> keras.Model:
+    """A copy of ``model`` with its weights and no optimizer state. Keras saves a compiled
+    model's optimizer with it (3x the file), also one nested inside another model, and
+    recompiles nested models on loading; ``clone_model`` would compile the copy too."""
+    def uncompiled(node):
+        if isinstance(node, dict):
+            return {k: uncompiled(v) for k, v in node.items() if k != "compile_config"}
+        return [uncompiled(v) for v in node] if isinstance(node, list) else node
+
+    copy = keras.Model.from_config(uncompiled(model.get_config()))
+    copy.set_weights(model.get_weights())
+    return copy
+
+
 def load_model(path) -> keras.Model:
     """Load a ``.keras`` file, turning a missing or half-written file into a clear error."""
     from pathlib import Path

@@ -282,7 +282,7 @@ def finished_model(model, config: TrainConfig):
 
     if config.is_autoencoder or not models.ARCHS[config.arch].flip_average:
         return model
-    return models.flip_averaged(model)
+    return models.flip_averaged(models.weights_only(model))
 
 
 def make_validation_dataset(arrays: dict, config: TrainConfig):

@@ -83,3 +83,24 @@ def test_flip_averaged_is_the_mean_over_the_image_and_its_mirror(tmp_path):
     assert not np.allclose(expected, classifier.predict(x, verbose=0), atol=1e-4)  # the mirror counts
     averaged.save(tmp_path / "m.keras")
     np.testing.assert_allclose(models.load_model(tmp_path / "m.keras").predict(x, verbose=0), expected, atol=1e-6)
+
+
+def test_a_finished_classifier_is_saved_without_optimizer_state(tmp_path):
+    import zipfile
+
+    from dae_core import train
+    from dae_core.config import make_config
+
+    classifier = models.build_cnn_classifier(models.ARCHS["improved"])
+    classifier.compile("adam", "categorical_crossentropy")
+    classifier.optimizer.build(classifier.trainable_variables)
+    limit = 1.3 * 4 * classifier.count_params()  # float32 weights, no optimizer slots
+
+    def weights_size(model) -> int:
+        model.save(tmp_path / "m.keras")
+        return zipfile.ZipFile(tmp_path / "m.keras").getinfo("model.weights.h5").file_size
+
+    assert weights_size(train.finished_model(classifier, make_config("task2", "improved"))) < limit
+    # A file saved with the optimizer inside (as runs before this fix were) ships without it.
+    assert weights_size(models.flip_averaged(classifier)) > 2 * limit
+    assert weights_size(models.weights_only(models.load_model(tmp_path / "m.keras"))) < limit
