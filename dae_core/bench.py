@@ -20,8 +20,9 @@ def _steady_rate(epoch_seconds: list[float], samples: int) -> float:
     return samples / statistics.median(steady)
 
 
-def plain_fit_rate(x: np.ndarray, epochs: int, batch_size: int) -> float:
-    """A plain Keras run of Task 1: noise drawn once up front, ``model.fit`` on arrays."""
+def plain_fit_rate(x: np.ndarray, x_val: np.ndarray, epochs: int, batch_size: int) -> float:
+    """A plain Keras run of Task 1: noise drawn once up front, ``model.fit`` on arrays,
+    validated every epoch on as many images as a ``dae_core`` run of this size is."""
     import keras
 
     from dae_core.models import build_autoencoder
@@ -29,13 +30,15 @@ def plain_fit_rate(x: np.ndarray, epochs: int, batch_size: int) -> float:
     keras.utils.set_random_seed(0)
     model = build_autoencoder()
     model.compile(optimizer="adam", loss="binary_crossentropy")
-    noisy = add_noise(x, NoiseConfig("gaussian", 0.5), np.random.default_rng(0))
+    noise = NoiseConfig("gaussian", 0.5)
+    noisy = add_noise(x, noise, np.random.default_rng(0))
+    noisy_val = add_noise(x_val, noise, np.random.default_rng(1))
     times = []
     timer = keras.callbacks.LambdaCallback(
         on_epoch_begin=lambda e, logs: times.append(-time.perf_counter()),
         on_epoch_end=lambda e, logs: times.__setitem__(-1, times[-1] + time.perf_counter()))
     model.fit(noisy, x, epochs=epochs, batch_size=batch_size, shuffle=True, verbose=0,
-              callbacks=[timer])
+              validation_data=(noisy_val, x_val), callbacks=[timer])
     return _steady_rate(times, len(x))
 
 
@@ -79,10 +82,11 @@ def main(args) -> None:
 
     ds = data.load_dataset("mnist", args.data_dir)
     x, _ = data.subset(ds.x_train, ds.y_train, args.train_size, 0)
+    x_val, _ = data.subset(ds.x_val, ds.y_val, max(100, len(x) // 4), 0)  # as train.load_task_data
     batch = 1000
-    print(f"training: Task 1 autoencoder, {len(x)} MNIST images, batch {batch}, {args.epochs} epochs "
-          "(first epoch excluded)")
-    plain = plain_fit_rate(x, args.epochs, batch)
+    print(f"training: Task 1 autoencoder, {len(x)} MNIST images ({len(x_val)} validated), batch {batch}, "
+          f"{args.epochs} epochs (first epoch excluded)")
+    plain = plain_fit_rate(x, x_val, args.epochs, batch)
     ours = dae_core_rate(len(x), args.epochs, batch, args.data_dir)
     print(f"  plain model.fit (noise once)          {plain:10.0f} samples/s")
     print(f"  dae_core run (fresh noise, recording) {ours:10.0f} samples/s   {ours / plain:.2f}x")
