@@ -33,7 +33,7 @@ def test_a_card_per_model_with_its_recorded_test_figures(models_dir):
     for entry in catalog.all_models():
         assert f"**{entry.name}**" in names
         if entry.task == "task1":
-            assert ("PSNR denoised", f"{entry.test['psnr_denoised']:.2f} dB") in values
+            assert ("PSNR denoised, dB", f"{entry.test['psnr_denoised']:.2f}") in values
         else:
             assert ("Test accuracy", f"{entry.test['accuracy']:.4f}") in values
             assert ("Test loss", f"{entry.test['loss']:.4f}") in values
