@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 
-from dae_core import catalog, data
+from dae_core import catalog, data, train
 from dae_core.config import make_config
 from dae_core.noise import NoiseConfig, add_noise
 
@@ -44,12 +44,10 @@ def plain_fit_rate(x: np.ndarray, x_val: np.ndarray, epochs: int, batch_size: in
 
 def dae_core_rate(train_size: int, epochs: int, batch_size: int, data_dir) -> float:
     """The same model through ``dae_core``: a recorded run with fresh noise every epoch."""
-    from dae_core.train import train_config
-
     config = make_config("task1", "seed", epochs=epochs, batch_size=batch_size,
                          train_size=train_size, data_dir=data_dir)
     with tempfile.TemporaryDirectory() as runs_dir:
-        run = train_config(config, runs_dir, verbose=False)
+        run = train.train_config(config, runs_dir, verbose=False)
         seconds = [r["seconds"] for r in run.metrics("epoch")]
     return _steady_rate(seconds, train_size)
 
@@ -82,7 +80,7 @@ def main(args) -> None:
 
     ds = data.load_dataset("mnist", args.data_dir)
     x, _ = data.subset(ds.x_train, ds.y_train, args.train_size, 0)
-    x_val, _ = data.subset(ds.x_val, ds.y_val, max(100, len(x) // 4), 0)  # as train.load_task_data
+    x_val, _ = data.subset(ds.x_val, ds.y_val, train.validation_size(len(x)), 0)
     batch = 1000
     print(f"training: Task 1 autoencoder, {len(x)} MNIST images ({len(x_val)} validated), batch {batch}, "
           f"{args.epochs} epochs (first epoch excluded)")

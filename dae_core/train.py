@@ -80,12 +80,16 @@ def make_dataset(x: np.ndarray, y: np.ndarray | None, batch_size: int, *, shuffl
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
+def validation_size(train_size: int | None) -> int | None:
+    """Validation images for a run on ``train_size`` training images (None: all of both)."""
+    return None if train_size is None else max(100, train_size // 4)
+
+
 def load_task_data(config: TrainConfig) -> dict:
     """Train/val arrays for the task; noisy validation inputs use a fixed seed."""
     ds = data.load_dataset(config.dataset, config.data_dir)
     x_train, y_train = data.subset(ds.x_train, ds.y_train, config.train_size, config.seed)
-    val_size = None if config.train_size is None else max(100, config.train_size // 4)
-    x_val, y_val = data.subset(ds.x_val, ds.y_val, val_size, config.seed)
+    x_val, y_val = data.subset(ds.x_val, ds.y_val, validation_size(config.train_size), config.seed)
     noisy_val = config.is_autoencoder or config.noisy_inputs
     x_val_in = noise_lib.add_noise(x_val, config.noise, np.random.default_rng(1)) if noisy_val else x_val
     return dict(dataset=ds, x_train=x_train, y_train=y_train, x_val=x_val, y_val=y_val,

@@ -57,10 +57,10 @@ def show_card(entry: catalog.ModelEntry) -> None:
         else:
             st.caption("No test figures recorded.")
         if test.get("images"):
-            noise = f", {test['noise']} noise" if "noise" in test else ""
+            detail = f", {test['noise']} noise" if "noise" in test else ""
             if "accuracy_one_view" in test:
-                noise = f", each with its mirror image (one view: {test['accuracy_one_view']:.4f})"
-            st.caption(f"on {test['images']:,} test images{noise}")
+                detail = f", each with its mirror image (one view: {test['accuracy_one_view']:.4f})"
+            st.caption(f"on {test['images']:,} test images{detail}")
 
 
 st.title("DAE Lab")
