@@ -30,6 +30,8 @@ def _add_train_overrides(p: argparse.ArgumentParser) -> None:
     p.add_argument("--noise-level", type=float)
     p.add_argument("--train-size", type=int, help="train on a subset (quick runs)")
     p.add_argument("--encoder-from", help="Task 1 model (.keras) that task3/variants start from")
+    p.add_argument("--init-from", help="continue from this trained model's weights (.keras of the "
+                   "same task and preset), with a fresh optimiser and schedule")
     p.add_argument("--seed", type=int)
     p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None)
     p.add_argument("--label-smoothing", type=float)
@@ -37,7 +39,7 @@ def _add_train_overrides(p: argparse.ArgumentParser) -> None:
 
 def _overrides(args) -> dict:
     keys = ("epochs", "batch_size", "learning_rate", "schedule", "noise_kind", "noise_level",
-            "train_size", "encoder_from", "seed", "augment", "label_smoothing", "data_dir")
+            "train_size", "encoder_from", "init_from", "seed", "augment", "label_smoothing", "data_dir")
     return {k: getattr(args, k, None) for k in keys}
 
 

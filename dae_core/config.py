@@ -44,6 +44,7 @@ class TrainConfig:
     arch: str = "seed"  # a key of models.ARCHS
     train_size: int | None = None  # None: all 48,000
     encoder_from: str | None = None  # Task 1 model file; None: the shipped one of this preset
+    init_from: str | None = None  # a trained model file of this task and arch to continue from
     seed: int = 0
     data_dir: str | None = None
 

@@ -1,15 +1,18 @@
-"""Fast inference on one image or a few: a Keras model behind a traced ``tf.function``.
+"""Fast inference on one image or a few: a Keras model behind traced ``tf.function``s.
 
-``model.predict`` builds a data pipeline on every call (about 200 ms for one image on
-this project's 2-core CPU) and calling the model eagerly dispatches layer by layer (about
-50 ms); one traced graph with a fixed input signature runs one image in under 2 ms.
-XLA (``jit_compile=True``) saved only a further 0.25 ms, for 3 s of compiling per batch
-shape, so it is not used.
+``model.predict`` builds a data pipeline on every call (about 95 ms for one image on this
+project's 2-core CPU) and calling the model eagerly dispatches layer by layer (about
+50 ms); one traced graph with an open batch axis runs one image in about 2 ms. For a
+single image (a canvas stroke, an upload) an XLA-compiled copy of the graph takes about
+1.6 ms; XLA compiles once per input shape, 2-4 s here, so only the one-image shape is
+compiled, and in the background, so loading a model does not wait for it.
 """
 
 from __future__ import annotations
 
 import gc
+import logging
+import threading
 
 import numpy as np
 import pandas as pd
@@ -17,27 +20,59 @@ import tensorflow as tf
 
 from dae_core.data import FASHION_CLASSES
 
+log = logging.getLogger(__name__)
+
 
 class Predictor:
     """Runs ``model`` on ``(N, 28, 28, 1) float32`` arrays; returns NumPy arrays.
 
-    Traced once, at construction, for any batch size (the batch axis is left open), so
-    the first user request does not pay for tracing. Safe to share between sessions.
+    Traced once, at construction, for any batch size, so the first user request does not
+    pay for tracing; one-image calls switch to the XLA-compiled copy once it is ready
+    (``xla_done`` is set when compiling ends, ``uses_xla`` says whether it succeeded).
+    Safe to share between sessions and threads.
     """
 
-    def __init__(self, model):
+    def __init__(self, model, compile_single_image: bool = True):
         self.model = model
-        spec = tf.TensorSpec((None, *model.input_shape[1:]), tf.float32, name="images")
-        self._graph = tf.function(lambda x: model(x, training=False), input_signature=[spec])
-        self(np.zeros((1, *model.input_shape[1:]), np.float32))  # trace and warm up now
+        self._image_shape = tuple(model.input_shape[1:])
+        spec = tf.TensorSpec((None, *self._image_shape), tf.float32, name="images")
+        self._graph = tf.function(self._forward, input_signature=[spec])
+        self._single_image = None
+        self.xla_done = threading.Event()
+        self(np.zeros((1, *self._image_shape), np.float32))  # trace and warm up now
         # A server (Streamlit) collects all garbage after every script run: with TensorFlow's
         # ~400,000 long-lived objects that is ~250 ms holding the GIL per collection. Frozen
         # after one collection, they are skipped from then on.
         gc.collect()
         gc.freeze()
+        if compile_single_image:
+            # Not a daemon: exiting mid-compile would tear TensorFlow down under it.
+            threading.Thread(target=self._compile_single_image, name="xla-single-image").start()
+
+    def _forward(self, x):
+        return self.model(x, training=False)
+
+    def _compile_single_image(self) -> None:
+        """Compile the one-image XLA graph; on any failure keep the traced graph for all."""
+        spec = tf.TensorSpec((1, *self._image_shape), tf.float32, name="image")
+        compiled = tf.function(self._forward, input_signature=[spec], jit_compile=True)
+        try:
+            compiled(tf.zeros((1, *self._image_shape)))
+            self._single_image = compiled
+            gc.freeze()  # the compile's long-lived objects too
+        except Exception as e:  # noqa: BLE001 - an op XLA cannot compile: the graph still works
+            log.warning("XLA could not compile %s (%s); one image uses the traced graph",
+                        self.model.name, e)
+        finally:
+            self.xla_done.set()
+
+    @property
+    def uses_xla(self) -> bool:
+        return self._single_image is not None
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        return self._graph(tf.constant(x, tf.float32)).numpy()
+        fn = self._single_image if len(x) == 1 and self._single_image is not None else self._graph
+        return fn(tf.constant(x, tf.float32)).numpy()
 
     def predict(self, x: np.ndarray, batch_size: int = 1000, verbose: int = 0) -> np.ndarray:
         """``model.predict``'s interface, so ``dae_core.evaluate`` functions accept a Predictor."""

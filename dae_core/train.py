@@ -121,6 +121,8 @@ def build_model(config: TrainConfig, steps_per_epoch: int):
             model = models.build_transfer_classifier(ae, arch, trainable=True)
         else:
             model = models.build_autoencoder_classifier(ae, arch, trainable=config.task == "unfrozen_ae")
+    if config.init_from:
+        copy_weights(models.load_model(config.init_from), model)
     lr = config.learning_rate
     if config.schedule == "cosine":
         lr = keras.optimizers.schedules.CosineDecay(lr, config.epochs * steps_per_epoch, alpha=0.01)
@@ -131,6 +133,19 @@ def build_model(config: TrainConfig, steps_per_epoch: int):
         metrics = ["accuracy"]
     model.compile(optimizer=keras.optimizers.Adam(lr), loss=loss, metrics=metrics)
     return model
+
+
+def copy_weights(source, model) -> None:
+    """Give ``model`` the weights of ``source``: a model of the same architecture, or a
+    shipped one that wraps it (a flip-averaged classifier holds it as a layer)."""
+    inner = source
+    if source.name != model.name and model.name in {layer.name for layer in source.layers}:
+        inner = source.get_layer(model.name)
+    shapes = lambda m: [tuple(w.shape) for w in m.weights]  # noqa: E731
+    if shapes(inner) != shapes(model):
+        raise ValueError(f"cannot continue from {source.name!r}: its layers do not match a new "
+                         f"{model.name!r} of this task and arch; pick a model of the same preset.")
+    model.set_weights(inner.get_weights())
 
 
 # --- recording -----------------------------------------------------------------

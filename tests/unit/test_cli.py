@@ -18,6 +18,16 @@ def test_each_command_parses_to_itself(argv):
     assert args.command == argv[0] and args.command in COMMANDS
 
 
+def test_bench_prints_both_trainings_and_every_latency(data_dir, capsys):
+    args = ["bench", "--train-size", "1000", "--epochs", "2", "--repeats", "5", "--data-dir", str(data_dir)]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "plain model.fit" in out and "dae_core run" in out
+    for preset in ("seed", "improved"):
+        assert f"task1-{preset}" in out
+    assert out.count("model.predict(x)") == 2 and out.count("Predictor (dashboard: XLA)") == 2
+
+
 def test_evaluate_prints_the_models_test_accuracy(tiny_models, data_dir, monkeypatch, capsys):
     monkeypatch.setenv(catalog.MODELS_ENV, str(tiny_models))
     assert main(["evaluate", "task2-seed", "--data-dir", str(data_dir)]) == 0

@@ -67,6 +67,19 @@ def test_task3_starts_from_the_autoencoders_encoder(task1_run, data_dir):
     assert isinstance(model.get_layer("encoder"), type(models.build_encoder()))
 
 
+def test_init_from_continues_from_a_trained_model(task1_run, data_dir, tmp_path):
+    # A shipped improved classifier wraps its classifier (flip averaging): the weights come
+    # from inside it; a model of another task is refused with a clear message.
+    config = make_config("task2", "improved", data_dir=str(data_dir), **QUICK)
+    trained = train.train_config(config, tmp_path, verbose=False)
+    resumed = train.build_model(make_config("task2", "improved", init_from=str(trained.model_path)), 10)
+    plain = load_model(trained.latest_checkpoint()[1])
+    for ours, theirs in zip(resumed.get_weights(), plain.get_weights(), strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+    with pytest.raises(ValueError, match="do not match"):
+        train.build_model(make_config("task2", init_from=str(task1_run.model_path)), 10)
+
+
 def test_stop_request_ends_within_a_batch_and_keeps_the_model(data_dir, tmp_path, monkeypatch):
     config = make_config("task2", epochs=5, train_size=3000, batch_size=50, data_dir=str(data_dir))
     run = Run.create(config.to_dict(), tmp_path)
