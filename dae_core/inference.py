@@ -48,6 +48,8 @@ class Predictor:
         if compile_single_image:
             # Not a daemon: exiting mid-compile would tear TensorFlow down under it.
             threading.Thread(target=self._compile_single_image, name="xla-single-image").start()
+        else:
+            self.xla_done.set()
 
     def _forward(self, x):
         return self.model(x, training=False)
