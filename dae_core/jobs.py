@@ -30,7 +30,13 @@ class JobError(ValueError):
 
 
 def check_config(config: TrainConfig) -> TrainConfig:
-    """The config as it will run (an autoencoder path made absolute); raises JobError if it cannot."""
+    """The config as it will run (model paths made absolute); raises JobError if it cannot."""
+    if config.init_from:
+        start = Path(config.init_from).expanduser().absolute()
+        if not start.exists():
+            raise JobError(f"the model to continue from, {start}, does not exist. Fix: pick another "
+                           "model or start from new weights.")
+        config = dataclasses.replace(config, init_from=str(start))
     if config.task not in NEEDS_AUTOENCODER:
         return config
     from dae_core.train import resolve_autoencoder  # deferred: it imports scipy/sklearn

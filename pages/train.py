@@ -101,14 +101,26 @@ def settings():
         labels = [e.label for e in entries]
         encoder = entries[labels.index(st.selectbox("Autoencoder to start from", labels, index=default,
                                                     key="train_encoder"))].path
+    start = starting_model(task, preset)
     try:
         return make_config(task, preset, epochs=int(epochs), batch_size=int(batch_size),
                            learning_rate=float(lr), noise_kind=kind, noise_level=float(level),
                            train_size=None if size >= TRAIN_SIZE else int(size),
-                           encoder_from=str(encoder) if encoder else None)
+                           encoder_from=str(encoder) if encoder else None,
+                           init_from=str(start) if start else None)
     except ValueError as e:
         st.error(f"These settings cannot run: {e}. Fix the setting named and start again.")
         return None
+
+
+def starting_model(task: str, preset: str):
+    """The trained model of this task and preset to continue from, or None for new weights."""
+    trained = [e for e in catalog.all_models(task=task) if e.preset == preset]
+    labels = ["new weights", *(e.label for e in trained)]
+    choice = st.selectbox("Start from", labels, key=f"train_start_from_{task}_{preset}",
+                          help="Continue training a finished model of this task and preset (its "
+                               "weights, with a fresh optimiser and learning-rate schedule)")
+    return None if choice == labels[0] else trained[labels.index(choice) - 1].path
 
 
 def past_runs(runs: list[Run]) -> None:

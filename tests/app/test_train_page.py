@@ -94,3 +94,19 @@ def test_start_trains_in_a_process_and_the_page_shows_its_test_accuracy(runs_dir
     assert ("Test accuracy", f"{accuracy:.4f}") in [(m.label, m.value) for m in at.metric]
     assert not [b for b in at.button if b.key == "train_stop"]
     assert at.multiselect(key="train_overlay").value == [run.id]
+
+
+def test_a_run_can_continue_from_a_shipped_model(runs_dir, tiny_models):
+    at = open_page()
+    start_from = at.selectbox(key="train_start_from_task2_seed")
+    assert start_from.value == "new weights"
+    shipped = catalog.all_models(task="task2", models_dir=tiny_models)[0]
+    start_from.set_value(shipped.label).run()
+    at.number_input(key="train_epochs").set_value(1)
+    at.number_input(key="train_size").set_value(300)
+    at.button(key="train_start").click().run()
+
+    assert not at.exception and not at.error
+    [run] = list_runs(runs_dir)
+    assert run.config()["init_from"] == str(shipped.path.absolute())
+    assert jobs.wait(run, 240) == "completed", run.log_path.read_text()

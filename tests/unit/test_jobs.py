@@ -119,6 +119,16 @@ def test_task3_without_an_autoencoder_is_refused_with_the_fix(tmp_path, monkeypa
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
 
 
+def test_continuing_from_a_missing_model_is_refused_with_the_fix(tmp_path, monkeypatch):
+    config = make_config("task2", "seed", epochs=1, init_from=str(tmp_path / "gone.keras"))
+    with pytest.raises(jobs.JobError, match="continue from.*Fix"):
+        jobs.start_training(config, tmp_path / "runs")
+    (tmp_path / "there.keras").write_bytes(b"")
+    config = make_config("task2", "seed", epochs=1, init_from="there.keras")
+    monkeypatch.chdir(tmp_path)
+    assert jobs.check_config(config).init_from == str(tmp_path / "there.keras")
+
+
 def test_only_stopped_or_failed_runs_with_a_checkpoint_resume(tmp_path):
     run = Run.create(tiny().to_dict(), tmp_path)
     run.set_status("completed", epoch=2)
