@@ -112,7 +112,9 @@ def ship_run(run: Run, command: str, models_dir: str | Path | None = None) -> Mo
     models_dir = Path(models_dir or default_models_dir())
     models_dir.mkdir(parents=True, exist_ok=True)
     config, status = run.config(), run.status()
-    config = {**config, "data_dir": None}  # a local path means nothing on another machine
+    # A local path means nothing on another machine: keep only the name of a start model.
+    config = {**config, "data_dir": None,
+              "init_from": config.get("init_from") and Path(config["init_from"]).name}
     name = f"{config['task']}-{config['preset']}"
     from dae_core.models import load_model, weights_only  # deferred: TensorFlow
 

@@ -47,7 +47,8 @@ def test_compare_writes_markdown_and_csv(tiny_models, data_dir, monkeypatch, tmp
 def test_ship_lists_the_model_with_its_command(tiny_models, tmp_path, monkeypatch):
     from dae_core.runs import Run
 
-    run = Run.create({"task": "task2", "preset": "seed", "epochs": 1, "data_dir": "/somewhere"}, tmp_path)
+    run = Run.create({"task": "task2", "preset": "seed", "epochs": 1, "data_dir": "/somewhere",
+                      "init_from": "/somewhere/task2-before.keras"}, tmp_path)
     run.model_path.write_bytes((tiny_models / "task2-seed.keras").read_bytes())
     run.append_metric({"kind": "epoch", "epoch": 1, "loss": 0.5, "accuracy": 0.8, "partial": False})
     run.set_status("completed", test={"accuracy": 0.8})
@@ -57,6 +58,7 @@ def test_ship_lists_the_model_with_its_command(tiny_models, tmp_path, monkeypatc
     assert (entry.name, entry.command, entry.test) == ("task2-seed", "python -m dae_core train task2",
                                                         {"accuracy": 0.8})
     assert entry.history == [{"epoch": 1, "loss": 0.5, "accuracy": 0.8}]
+    assert entry.config["init_from"] == "task2-before.keras"  # no local folder in the manifest
     assert entry.config["data_dir"] is None and load_model(entry.path).output_shape == (None, 10)
 
 
