@@ -13,8 +13,13 @@ from dae_core.models import load_model
 
 @st.cache_resource(show_spinner="Loading the model…")
 def load_predictor(path: str, mtime: float | None) -> Predictor:
-    """One traced model per file version (``mtime`` tells a retrained file apart), shared by all."""
-    return Predictor(load_model(path))
+    """One traced model per file version (``mtime`` tells a retrained file apart), shared by all.
+
+    Autoencoders also get the XLA path for one image (each canvas stroke and upload); the
+    classifiers do not, as it saved them no visible time. XLA's runtime adds ~200 MiB to
+    the server (`scripts/measure_ui.py`, 2026-11-30: 978 MiB without, 1187 MiB with)."""
+    model = load_model(path)
+    return Predictor(model, compile_single_image=model.output_shape == model.input_shape)
 
 
 @st.cache_resource(show_spinner="Loading the test images…")
