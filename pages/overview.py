@@ -44,7 +44,10 @@ def show_card(entry: catalog.ModelEntry) -> None:
     with st.container(border=True):
         st.markdown(f"**{entry.name}**  \n{TASK_TITLES.get(entry.task, entry.task)}")
         epochs = len(entry.history)
-        st.caption(f"{entry.source} · preset {entry.preset} · {epochs} epoch{'' if epochs == 1 else 's'}")
+        trained = f"{epochs} epoch{'' if epochs == 1 else 's'}"
+        if entry.config.get("init_from"):  # a run continued from a trained model
+            trained = f"the last {trained} of several runs (models/manifest.json lists them)"
+        st.caption(f"{entry.source} · preset {entry.preset} · {trained}")
         test = entry.test
         left, right = st.columns(2)
         if "accuracy" in test:
