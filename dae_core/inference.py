@@ -73,7 +73,7 @@ class Predictor:
         return self._single_image is not None
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        fn = self._single_image if len(x) == 1 and self._single_image is not None else self._graph
+        fn = self._single_image if len(x) == 1 and self.uses_xla else self._graph
         return fn(tf.constant(x, tf.float32)).numpy()
 
     def predict(self, x: np.ndarray, batch_size: int = 1000, verbose: int = 0) -> np.ndarray:

@@ -29,25 +29,28 @@ class JobError(ValueError):
     """A training that cannot start; the message says what to do."""
 
 
+def _existing_file(path, missing: str) -> str:
+    """``path`` made absolute; JobError with ``missing`` (``{path}`` filled in) if it is not there."""
+    path = Path(path).expanduser().absolute()
+    if not path.exists():
+        raise JobError(missing.format(path=path))
+    return str(path)
+
+
 def check_config(config: TrainConfig) -> TrainConfig:
     """The config as it will run (model paths made absolute); raises JobError if it cannot."""
     if config.init_from:
-        start = Path(config.init_from).expanduser().absolute()
-        if not start.exists():
-            raise JobError(f"the model to continue from, {start}, does not exist. Fix: pick another "
-                           "model or start from new weights.")
-        config = dataclasses.replace(config, init_from=str(start))
+        start = _existing_file(config.init_from, "the model to continue from, {path}, does not exist. "
+                               "Fix: pick another model or start from new weights.")
+        config = dataclasses.replace(config, init_from=start)
     if config.task not in NEEDS_AUTOENCODER:
         return config
     from dae_core.train import resolve_autoencoder  # deferred: it imports scipy/sklearn
 
-    path = resolve_autoencoder(config).expanduser().absolute()
-    if not path.exists():
-        raise JobError(f"{config.task} starts from a Task 1 autoencoder, but {path} does not exist. "
-                       "Fix: pick another autoencoder, train Task 1 first, or restore models/ from git.")
-    if config.encoder_from is None:
-        return config
-    return dataclasses.replace(config, encoder_from=str(path))
+    path = _existing_file(resolve_autoencoder(config), f"{config.task} starts from a Task 1 autoencoder, "
+                          "but {path} does not exist. Fix: pick another autoencoder, train Task 1 first, "
+                          "or restore models/ from git.")
+    return config if config.encoder_from is None else dataclasses.replace(config, encoder_from=path)
 
 
 def _launch(run: Run, args: list[str]) -> int:

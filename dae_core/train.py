@@ -141,8 +141,7 @@ def copy_weights(source, model) -> None:
     inner = source
     if source.name != model.name and model.name in {layer.name for layer in source.layers}:
         inner = source.get_layer(model.name)
-    shapes = lambda m: [tuple(w.shape) for w in m.weights]  # noqa: E731
-    if shapes(inner) != shapes(model):
+    if [w.shape for w in inner.weights] != [w.shape for w in model.weights]:
         raise ValueError(f"cannot continue from {source.name!r}: its layers do not match a new "
                          f"{model.name!r} of this task and arch; pick a model of the same preset.")
     model.set_weights(inner.get_weights())
