@@ -34,12 +34,15 @@ def _add_train_overrides(p: argparse.ArgumentParser) -> None:
                    "same task and preset), with a fresh optimiser and schedule")
     p.add_argument("--seed", type=int)
     p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None)
+    p.add_argument("--clean-fraction", type=float, help="with --augment: the last share of the "
+                   "epochs (0-1) trains on plain images")
     p.add_argument("--label-smoothing", type=float)
 
 
 def _overrides(args) -> dict:
     keys = ("epochs", "batch_size", "learning_rate", "schedule", "noise_kind", "noise_level",
-            "train_size", "encoder_from", "init_from", "seed", "augment", "label_smoothing", "data_dir")
+            "train_size", "encoder_from", "init_from", "seed", "augment", "clean_fraction",
+            "label_smoothing", "data_dir")
     return {k: getattr(args, k, None) for k in keys}
 
 

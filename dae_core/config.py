@@ -7,6 +7,7 @@ the best recipe measured within a CPU budget (see the README for its figures).
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 
 from dae_core.noise import NoiseConfig
@@ -40,6 +41,7 @@ class TrainConfig:
     noise_level: float = 0.5
     noisy_inputs: bool = False  # classifiers: train on noisy images (the third variant)
     augment: bool = False  # classifiers: random flips and shifts
+    clean_fraction: float = 0.0  # with augment: this last share of the epochs sees plain images
     label_smoothing: float = 0.0
     arch: str = "seed"  # a key of models.ARCHS
     train_size: int | None = None  # None: all 48,000
@@ -56,6 +58,7 @@ class TrainConfig:
             (1 <= self.batch_size <= 60_000, f"batch_size must be 1-60000, got {self.batch_size}"),
             (0 < self.learning_rate <= 1, f"learning_rate must be in (0, 1], got {self.learning_rate}"),
             (self.schedule in SCHEDULES, f"schedule {self.schedule!r} unknown; choose {SCHEDULES}"),
+            (0 <= self.clean_fraction <= 1, f"clean_fraction must be in [0, 1], got {self.clean_fraction}"),
             (0 <= self.label_smoothing < 1, f"label_smoothing must be in [0, 1), got {self.label_smoothing}"),
             (self.arch in ("seed", "improved"), f"arch {self.arch!r} unknown"),
             (self.train_size is None or self.train_size >= 10,
@@ -69,6 +72,13 @@ class TrainConfig:
     @property
     def noise(self) -> NoiseConfig:
         return NoiseConfig(self.noise_kind, self.noise_level)
+
+    @property
+    def augmented_epochs(self) -> int:
+        """Epochs that see augmented images: all but the clean share (rounded half up)."""
+        if not self.augment:
+            return 0
+        return self.epochs - math.floor(self.epochs * self.clean_fraction + 0.5)
 
     @property
     def dataset(self) -> str:
@@ -94,8 +104,11 @@ PRESET_VALUES = {
     "seed": {task: dict(_SEED) for task in TASKS},
     "improved": {
         "task1": dict(_IMPROVED),
-        "task2": dict(_IMPROVED, epochs=15, augment=True, label_smoothing=0.1),
-        "task3": dict(_IMPROVED, epochs=15, augment=True, label_smoothing=0.1, learning_rate=1e-3),
+        # Augmented epochs underfit (training accuracy below validation); the last quarter
+        # on plain images gained the most per epoch (+0.7 / +1.0 pt in 8 epochs, README).
+        "task2": dict(_IMPROVED, epochs=20, augment=True, clean_fraction=0.25, label_smoothing=0.1),
+        "task3": dict(_IMPROVED, epochs=20, augment=True, clean_fraction=0.25, label_smoothing=0.1,
+                      learning_rate=1e-3),
         **{v: dict(_IMPROVED, epochs=15) for v in ("frozen_ae", "unfrozen_ae", "frozen_ae_noisy")},
     },
 }

@@ -55,6 +55,8 @@ def make_dataset(x: np.ndarray, y: np.ndarray | None, batch_size: int, *, shuffl
 
     ``y`` None means autoencoding: the target is the clean image. Noise and
     augmentation run per batch inside the graph, so every epoch sees fresh draws.
+    ``augment`` may be a boolean ``tf.Variable``: each batch reads it, so a callback can
+    turn augmentation off for the last epochs (Keras starts a new iterator per epoch).
     """
     import keras
     import tensorflow as tf
@@ -62,13 +64,18 @@ def make_dataset(x: np.ndarray, y: np.ndarray | None, batch_size: int, *, shuffl
     x_all = tf.constant(x)
     y_all = None if y is None else tf.one_hot(tf.constant(y), 10)
     add_noise = noise_lib.tf_noise_fn(noise) if noise else None
-    shift = keras.layers.RandomTranslation(0.08, 0.08, fill_mode="constant", seed=seed) if augment else None
+    shift = keras.layers.RandomTranslation(0.08, 0.08, fill_mode="constant", seed=seed)
+
+    def augmented(xb):
+        return shift(tf.image.random_flip_left_right(xb), training=True)
 
     def gather(idx):
         xb = tf.gather(x_all, idx)
         target = xb if y_all is None else tf.gather(y_all, idx)
-        if augment:
-            xb = shift(tf.image.random_flip_left_right(xb), training=True)
+        if isinstance(augment, tf.Variable):
+            xb = tf.cond(augment, lambda: augmented(xb), lambda: xb)
+        elif augment:
+            xb = augmented(xb)
         if add_noise:
             xb = add_noise(xb)
         return xb, target
@@ -256,6 +263,7 @@ def train_run(run: Run, resume: bool = False, verbose: bool = True) -> dict:
 
 def _fit(run: Run, config: TrainConfig, resume: bool, verbose: bool) -> dict:
     import keras
+    import tensorflow as tf
 
     from dae_core import progress
 
@@ -269,8 +277,9 @@ def _fit(run: Run, config: TrainConfig, resume: bool, verbose: bool) -> dict:
     steps = -(-len(arrays["x_train"]) // config.batch_size)
     noise = config.noise if (config.is_autoencoder or config.noisy_inputs) else None
     y = None if config.is_autoencoder else arrays["y_train"]
+    augmenting = tf.Variable(config.augment, trainable=False)
     train_ds = make_dataset(arrays["x_train"], y, config.batch_size, shuffle=True, seed=config.seed,
-                            noise=noise, augment=config.augment)
+                            noise=noise, augment=augmenting)
     val_ds = make_validation_dataset(arrays, config)
     with strategy.scope():
         if checkpoint:
@@ -279,7 +288,7 @@ def _fit(run: Run, config: TrainConfig, resume: bool, verbose: bool) -> dict:
         else:
             model = build_model(config, steps)
     run.clear_stop()
-    callbacks = [make_recorder(run, config.epochs, steps, initial_epoch)]
+    callbacks = [clean_phase(augmenting, config), make_recorder(run, config.epochs, steps, initial_epoch)]
     if verbose:
         callbacks.append(progress.epoch_printer(config.epochs, f"{config.task}/{config.preset}"))
     model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, initial_epoch=initial_epoch,
@@ -291,6 +300,16 @@ def _fit(run: Run, config: TrainConfig, resume: bool, verbose: bool) -> dict:
     if final is not model:  # what the mirror view adds, measured on the same test images
         test["accuracy_one_view"] = evaluate.test_summary(model, config, arrays["dataset"])["accuracy"]
     return run.set_status("stopped" if stopped else "completed", finished=time.time(), test=test)
+
+
+def clean_phase(augmenting, config: TrainConfig):
+    """A callback that augments only the first ``config.augmented_epochs`` epochs (a resumed
+    run included): the improved classifiers gained most from a few epochs on plain images
+    at a small learning rate, after underfitting the augmented ones."""
+    import keras
+
+    return keras.callbacks.LambdaCallback(
+        on_epoch_begin=lambda epoch, logs=None: augmenting.assign(epoch < config.augmented_epochs))
 
 
 def finished_model(model, config: TrainConfig):

@@ -125,3 +125,31 @@ def test_missing_autoencoder_is_a_clear_error(tmp_path, data_dir):
     config = make_config("task3", encoder_from=str(tmp_path / "none.keras"), data_dir=str(data_dir))
     with pytest.raises(FileNotFoundError, match="train task1 first"):
         train.train_config(config, tmp_path)
+
+
+def test_augmentation_switch_is_read_by_each_new_epoch_iterator():
+    import tensorflow as tf
+
+    x = np.random.default_rng(0).random((8, 28, 28, 1), dtype=np.float32)
+    augmenting = tf.Variable(True)
+    ds = train.make_dataset(x, np.arange(8) % 10, 8, shuffle=False, augment=augmenting)
+    flipped_or_shifted = [not np.array_equal(next(iter(ds))[0].numpy(), x) for _ in range(3)]
+    augmenting.assign(False)  # what clean_phase does at the start of a clean epoch
+    assert any(flipped_or_shifted) and np.array_equal(next(iter(ds))[0].numpy(), x)
+
+
+@pytest.mark.parametrize("epochs,fraction,augmented", [(20, 0.25, 15), (15, 0.25, 11), (2, 0.25, 1),
+                                                        (10, 0.0, 10), (10, 1.0, 0)])
+def test_clean_phase_augments_only_the_first_epochs(epochs, fraction, augmented):
+    import tensorflow as tf
+
+    config = make_config("task2", "improved", epochs=epochs, clean_fraction=fraction)
+    switch, seen = tf.Variable(False), []
+    callback = train.clean_phase(switch, config)
+    for epoch in range(epochs):
+        callback.on_epoch_begin(epoch)
+        seen.append(bool(switch.numpy()))
+    assert seen == [True] * augmented + [False] * (epochs - augmented)
+    assert make_config("task2", "improved", augment=False).augmented_epochs == 0
+    with pytest.raises(ValueError, match="clean_fraction"):
+        make_config("task2", "improved", clean_fraction=1.5)
