@@ -80,6 +80,17 @@ class TrainConfig:
             return 0
         return self.epochs - math.floor(self.epochs * self.clean_fraction + 0.5)
 
+    def recipe(self) -> str:
+        """What the preset sets beyond epochs, batch size and learning rate, in words."""
+        parts = [f"the {self.arch} architecture", f"Adam with a {self.schedule} learning rate"]
+        if self.augment:
+            clean = self.epochs - self.augmented_epochs
+            parts.append(f"random flips and shifts for {self.augmented_epochs} epochs"
+                         + (f", then plain images for the last {clean}" if clean else ""))
+        if self.label_smoothing:
+            parts.append(f"label smoothing {self.label_smoothing:g}")
+        return "; ".join(parts)
+
     @property
     def dataset(self) -> str:
         return "mnist" if self.task == "task1" else "fashion-mnist"

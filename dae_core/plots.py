@@ -67,8 +67,10 @@ def batch_x(record: dict) -> float:
     return record["epoch"] - 1 + record["step"] / record["steps"]
 
 
-def live_curves(epoch_records: list[dict], batch_records: list[dict], metric: str = "loss") -> go.Figure:
-    """One run as it trains: whole epochs as lines, progress inside epochs as small points."""
+def live_curves(epoch_records: list[dict], batch_records: list[dict], metric: str = "loss",
+                plain_after: int | None = None) -> go.Figure:
+    """One run as it trains: whole epochs as lines, progress inside epochs as small points;
+    ``plain_after`` marks the epoch after which augmentation stops (the clean phase)."""
     fig = go.Figure()
     # A partial epoch (a stop mid-epoch) is not comparable to whole ones; its batches show it.
     whole = [r for r in epoch_records or [] if not r.get("partial")]
@@ -77,6 +79,9 @@ def live_curves(epoch_records: list[dict], batch_records: list[dict], metric: st
     if x:
         fig.add_scatter(x=x, y=y, mode="markers", name="train, within epoch",
                         marker=dict(color=PALETTE[0], size=4, opacity=0.45))
+    if plain_after and fig.data:
+        fig.add_vline(x=plain_after, line_dash="dot", line_color="grey",
+                      annotation_text="plain images from here", annotation_position="top left")
     return _finish_curves(fig, metric)
 
 

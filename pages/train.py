@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from dae_core import catalog, jobs, plots
-from dae_core.config import NEEDS_AUTOENCODER, PRESETS, TASK_TITLES, TASKS, make_config
+from dae_core.config import NEEDS_AUTOENCODER, PRESETS, TASK_TITLES, TASKS, TrainConfig, make_config
 from dae_core.data import TRAIN_SIZE
 from dae_core.noise import LEVEL_LIMITS, LEVEL_NAMES, NOISE_KINDS
 from dae_core.runs import Run, list_runs
@@ -61,8 +61,10 @@ def show_run(path: str, polling: bool) -> None:
     elif jobs.can_resume(run):
         st.button("Resume from the last epoch", key="train_resume", on_click=jobs.resume, args=(run,))
     epochs, batches = run.metrics("epoch"), run.metrics("batch")
+    recipe = TrainConfig.from_dict(config)
+    plain_after = recipe.augmented_epochs if 0 < recipe.augmented_epochs < recipe.epochs else None
     for col, metric in zip(st.columns(2), metrics_of(config["task"])):
-        col.plotly_chart(plots.live_curves(epochs, batches, metric), key=f"train_live_{metric}")
+        col.plotly_chart(plots.live_curves(epochs, batches, metric, plain_after), key=f"train_live_{metric}")
     if info["state"] == "completed":
         test_figures(info["test"])
 
@@ -103,14 +105,16 @@ def settings():
                                                     key="train_encoder"))].path
     start = starting_model(task, preset)
     try:
-        return make_config(task, preset, epochs=int(epochs), batch_size=int(batch_size),
-                           learning_rate=float(lr), noise_kind=kind, noise_level=float(level),
-                           train_size=None if size >= TRAIN_SIZE else int(size),
-                           encoder_from=str(encoder) if encoder else None,
-                           init_from=str(start) if start else None)
+        config = make_config(task, preset, epochs=int(epochs), batch_size=int(batch_size),
+                             learning_rate=float(lr), noise_kind=kind, noise_level=float(level),
+                             train_size=None if size >= TRAIN_SIZE else int(size),
+                             encoder_from=str(encoder) if encoder else None,
+                             init_from=str(start) if start else None)
     except ValueError as e:
         st.error(f"These settings cannot run: {e}. Fix the setting named and start again.")
         return None
+    st.caption(f"Also set by the {preset} preset: {config.recipe()}.")
+    return config
 
 
 def starting_model(task: str, preset: str):

@@ -27,6 +27,10 @@ def open_page() -> AppTest:
     return AppTest.from_file(PAGE, default_timeout=120).run()
 
 
+def recipe_caption(at: AppTest) -> str:
+    return next(c.value for c in at.caption if c.value.startswith("Also set by"))
+
+
 def test_settings_start_from_the_seed_preset(runs_dir):
     at = open_page()
 
@@ -55,6 +59,10 @@ def test_task3_improved_loads_its_preset_and_offers_the_shipped_autoencoder(runs
     improved = make_config("task3", "improved")
     assert at.number_input(key="train_epochs").value == improved.epochs
     assert at.number_input(key="train_batch_size").value == improved.batch_size
+    # The recipe's hidden settings are stated, with the epochs as the widgets set them.
+    assert "flips and shifts for 15 epochs, then plain images for the last 5" in recipe_caption(at)
+    at.number_input(key="train_epochs").set_value(8).run()
+    assert "for 6 epochs, then plain images for the last 2" in recipe_caption(at)
     shipped = catalog.all_models(task="task1", models_dir=tiny_models)[0]
     assert shipped.source == "shipped"
     encoder = at.selectbox(key="train_encoder")

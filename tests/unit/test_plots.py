@@ -60,6 +60,14 @@ def test_live_curves_place_batches_at_fractional_epochs():
     assert list(traces["validation"].y) == [0.8]
 
 
+def test_live_curves_mark_where_the_clean_phase_starts():
+    marked = plots.live_curves(HISTORY, [], "loss", plain_after=1)
+    (line,) = [shape for shape in marked.layout.shapes if shape.type == "line"]
+    assert line.x0 == line.x1 == 1
+    assert "plain images" in marked.layout.annotations[0].text
+    assert not plots.live_curves(HISTORY, [], "loss").layout.shapes
+
+
 def test_live_curves_before_the_first_record_are_empty():
     fig = plots.live_curves([], [], "accuracy")
     assert len(fig.data) == 0 and "No accuracy" in fig.layout.title.text
