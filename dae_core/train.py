@@ -277,9 +277,9 @@ def _fit(run: Run, config: TrainConfig, resume: bool, verbose: bool) -> dict:
     steps = -(-len(arrays["x_train"]) // config.batch_size)
     noise = config.noise if (config.is_autoencoder or config.noisy_inputs) else None
     y = None if config.is_autoencoder else arrays["y_train"]
-    augmenting = tf.Variable(config.augment, trainable=False)
+    augmenting = tf.Variable(config.augment, trainable=False)  # clean_phase switches it off
     train_ds = make_dataset(arrays["x_train"], y, config.batch_size, shuffle=True, seed=config.seed,
-                            noise=noise, augment=augmenting)
+                            noise=noise, augment=augmenting if config.augment else False)
     val_ds = make_validation_dataset(arrays, config)
     with strategy.scope():
         if checkpoint:
