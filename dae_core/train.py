@@ -64,7 +64,8 @@ def make_dataset(x: np.ndarray, y: np.ndarray | None, batch_size: int, *, shuffl
     x_all = tf.constant(x)
     y_all = None if y is None else tf.one_hot(tf.constant(y), 10)
     add_noise = noise_lib.tf_noise_fn(noise) if noise else None
-    shift = keras.layers.RandomTranslation(0.08, 0.08, fill_mode="constant", seed=seed)
+    shift = (keras.layers.RandomTranslation(0.08, 0.08, fill_mode="constant", seed=seed)
+             if augment is not False else None)
 
     def augmented(xb):
         return shift(tf.image.random_flip_left_right(xb), training=True)
@@ -277,9 +278,9 @@ def _fit(run: Run, config: TrainConfig, resume: bool, verbose: bool) -> dict:
     steps = -(-len(arrays["x_train"]) // config.batch_size)
     noise = config.noise if (config.is_autoencoder or config.noisy_inputs) else None
     y = None if config.is_autoencoder else arrays["y_train"]
-    augmenting = tf.Variable(config.augment, trainable=False)  # clean_phase switches it off
+    augmenting = tf.Variable(True, trainable=False) if config.augment else False  # see clean_phase
     train_ds = make_dataset(arrays["x_train"], y, config.batch_size, shuffle=True, seed=config.seed,
-                            noise=noise, augment=augmenting if config.augment else False)
+                            noise=noise, augment=augmenting)
     val_ds = make_validation_dataset(arrays, config)
     with strategy.scope():
         if checkpoint:
@@ -288,7 +289,9 @@ def _fit(run: Run, config: TrainConfig, resume: bool, verbose: bool) -> dict:
         else:
             model = build_model(config, steps)
     run.clear_stop()
-    callbacks = [clean_phase(augmenting, config), make_recorder(run, config.epochs, steps, initial_epoch)]
+    callbacks = [make_recorder(run, config.epochs, steps, initial_epoch)]
+    if config.augment:
+        callbacks.insert(0, clean_phase(augmenting, config))
     if verbose:
         callbacks.append(progress.epoch_printer(config.epochs, f"{config.task}/{config.preset}"))
     model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, initial_epoch=initial_epoch,
