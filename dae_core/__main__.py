@@ -37,16 +37,12 @@ def _add_train_overrides(p: argparse.ArgumentParser) -> None:
     p.add_argument("--clean-fraction", type=float, help="with --augment: the last share of the "
                    "epochs (0-1) trains on plain images")
     p.add_argument("--label-smoothing", type=float)
-    p.add_argument("--erase", type=float, help="with --augment: the chance that an image loses a "
-                   "random patch (random erasing)")
-    p.add_argument("--weight-average", type=float, help="momentum of the moving average of the "
-                   "weights the model ends with (e.g. 0.999); 0: the last weights")
 
 
 def _overrides(args) -> dict:
     keys = ("epochs", "batch_size", "learning_rate", "schedule", "noise_kind", "noise_level",
             "train_size", "encoder_from", "init_from", "seed", "augment", "clean_fraction",
-            "label_smoothing", "erase", "weight_average", "data_dir")
+            "label_smoothing", "data_dir")
     return {k: getattr(args, k, None) for k in keys}
 
 

@@ -42,8 +42,6 @@ class TrainConfig:
     noisy_inputs: bool = False  # classifiers: train on noisy images (the third variant)
     augment: bool = False  # classifiers: random flips and shifts
     clean_fraction: float = 0.0  # with augment: this last share of the epochs sees plain images
-    erase: float = 0.0  # with augment: the chance that an image loses a random patch
-    weight_average: float = 0.0  # >0: the model ends with this momentum's moving average of its weights
     label_smoothing: float = 0.0
     arch: str = "seed"  # a key of models.ARCHS
     train_size: int | None = None  # None: all 48,000
@@ -61,8 +59,6 @@ class TrainConfig:
             (0 < self.learning_rate <= 1, f"learning_rate must be in (0, 1], got {self.learning_rate}"),
             (self.schedule in SCHEDULES, f"schedule {self.schedule!r} unknown; choose {SCHEDULES}"),
             (0 <= self.clean_fraction <= 1, f"clean_fraction must be in [0, 1], got {self.clean_fraction}"),
-            (0 <= self.erase <= 1, f"erase must be in [0, 1], got {self.erase}"),
-            (0 <= self.weight_average < 1, f"weight_average must be in [0, 1), got {self.weight_average}"),
             (0 <= self.label_smoothing < 1, f"label_smoothing must be in [0, 1), got {self.label_smoothing}"),
             (self.arch in ("seed", "improved"), f"arch {self.arch!r} unknown"),
             (self.train_size is None or self.train_size >= 10,
@@ -89,13 +85,10 @@ class TrainConfig:
         parts = [f"the {self.arch} architecture", f"Adam with a {self.schedule} learning rate"]
         if self.augment:
             clean = self.epochs - self.augmented_epochs
-            erasing = f" (and a patch erased from {self.erase:.0%} of images)" if self.erase else ""
-            parts.append(f"random flips and shifts{erasing} for {self.augmented_epochs} epochs"
+            parts.append(f"random flips and shifts for {self.augmented_epochs} epochs"
                          + (f", then plain images for the last {clean}" if clean else ""))
         if self.label_smoothing:
             parts.append(f"label smoothing {self.label_smoothing:g}")
-        if self.weight_average:
-            parts.append(f"the weights averaged over the last steps (momentum {self.weight_average:g})")
         return "; ".join(parts)
 
     @property

@@ -50,14 +50,13 @@ def setup_device():
 
 def make_dataset(x: np.ndarray, y: np.ndarray | None, batch_size: int, *, shuffle: bool,
                  seed: int = 0, noise: noise_lib.NoiseConfig | None = None,
-                 augment: bool = False, erase: float = 0.0):
+                 augment: bool = False):
     """A ``tf.data`` pipeline of (input, target) batches.
 
     ``y`` None means autoencoding: the target is the clean image. Noise and
     augmentation run per batch inside the graph, so every epoch sees fresh draws.
     ``augment`` may be a boolean ``tf.Variable``: each batch reads it, so a callback can
     turn augmentation off for the last epochs (Keras starts a new iterator per epoch).
-    ``erase``: with augmentation, the chance that an image loses a random patch.
     """
     import keras
     import tensorflow as tf
@@ -68,12 +67,8 @@ def make_dataset(x: np.ndarray, y: np.ndarray | None, batch_size: int, *, shuffl
     shift = (keras.layers.RandomTranslation(0.08, 0.08, fill_mode="constant", seed=seed)
              if augment is not False else None)
 
-    eraser = (keras.layers.RandomErasing(factor=(erase, erase), value_range=(0, 1), seed=seed)
-              if erase and augment is not False else None)
-
     def augmented(xb):
-        xb = shift(tf.image.random_flip_left_right(xb), training=True)
-        return eraser(xb, training=True) if eraser else xb
+        return shift(tf.image.random_flip_left_right(xb), training=True)
 
     def gather(idx):
         xb = tf.gather(x_all, idx)
@@ -144,11 +139,7 @@ def build_model(config: TrainConfig, steps_per_epoch: int):
     else:
         loss = keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing)
         metrics = ["accuracy"]
-    # With use_ema, fit ends by swapping in the moving average (the checkpoints keep the
-    # last weights and the average, so a resumed run goes on averaging).
-    optimizer = keras.optimizers.Adam(lr, use_ema=config.weight_average > 0,
-                                      ema_momentum=config.weight_average or 0.99)
-    model.compile(optimizer=optimizer, loss=loss, metrics=metrics)
+    model.compile(optimizer=keras.optimizers.Adam(lr), loss=loss, metrics=metrics)
     return model
 
 
@@ -289,7 +280,7 @@ def _fit(run: Run, config: TrainConfig, resume: bool, verbose: bool) -> dict:
     y = None if config.is_autoencoder else arrays["y_train"]
     augmenting = tf.Variable(True, trainable=False) if config.augment else False  # see clean_phase
     train_ds = make_dataset(arrays["x_train"], y, config.batch_size, shuffle=True, seed=config.seed,
-                            noise=noise, augment=augmenting, erase=config.erase)
+                            noise=noise, augment=augmenting)
     val_ds = make_validation_dataset(arrays, config)
     with strategy.scope():
         if checkpoint:

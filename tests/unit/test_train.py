@@ -153,39 +153,3 @@ def test_clean_phase_augments_only_the_first_epochs(epochs, fraction, augmented)
     assert make_config("task2", "improved", augment=False).augmented_epochs == 0
     with pytest.raises(ValueError, match="clean_fraction"):
         make_config("task2", "improved", clean_fraction=1.5)
-
-
-def test_erasing_blanks_a_patch_inside_augmented_images_only():
-    import tensorflow as tf
-
-    x = np.ones((16, 28, 28, 1), np.float32)  # flips and 2-pixel shifts change only the border
-    inner = (slice(None), slice(4, 24), slice(4, 24))
-
-    def changed(erase, augment=True):
-        batch = next(iter(train.make_dataset(x, np.zeros(16, int), 16, shuffle=False,
-                                             augment=augment, erase=erase)))[0].numpy()
-        return (batch[inner] < 1).any(axis=(1, 2, 3)).sum()
-
-    assert changed(0.0) == 0 and changed(1.0, augment=False) == 0
-    assert changed(1.0) >= 12  # a patch can fall mostly on the border
-    assert 0 < sum(changed(0.5) for _ in range(4)) < 64
-    with pytest.raises(ValueError, match="erase"):
-        make_config("task2", "improved", erase=1.5)
-
-
-def test_weight_average_ends_the_run_with_the_averaged_weights(data_dir, tmp_path):
-    import keras
-
-    config = make_config("task2", data_dir=str(data_dir), epochs=1, train_size=500, batch_size=50,
-                         weight_average=0.9)
-    run = train.train_config(config, tmp_path, verbose=False)
-    assert run.status()["state"] == "completed"
-    checkpoint = keras.models.load_model(run.latest_checkpoint()[1])  # last weights, for resume
-    averages = checkpoint.optimizer._model_variables_moving_average
-    final = load_model(run.model_path).trainable_variables
-    assert len(final) == len(averages) == len(checkpoint.trainable_variables)
-    assert all(np.allclose(f, a) for f, a in zip(final, averages))
-    assert not all(np.allclose(f, w) for f, w in zip(final, checkpoint.trainable_variables))
-    assert "averaged" in config.recipe() and "averaged" not in make_config("task2").recipe()
-    with pytest.raises(ValueError, match="weight_average"):
-        make_config("task2", weight_average=1.0)
