@@ -26,7 +26,9 @@ class Arch:
     """
 
     encoder_filters: tuple[int, int, int] = (16, 32, 64)
-    cnn_filters: tuple[int, int] = (32, 64)
+    # Task 2 CNN blocks. The improved preset's third block (128) took its one-command 20 epochs
+    # from 0.9347 to 0.9425 test accuracy (README).
+    cnn_filters: tuple[int, ...] = (32, 64)
     convs_per_block: int = 1  # CNN convolutions before each pooling
     dense_units: int = 128
     dropout: float = 0.5  # Task 2 and the variants ("dropout for regularisation")
@@ -46,7 +48,7 @@ class Arch:
 
 ARCHS = {
     "seed": Arch(),
-    "improved": Arch(encoder_filters=(32, 64, 64), cnn_filters=(32, 64), convs_per_block=2,
+    "improved": Arch(encoder_filters=(32, 64, 64), cnn_filters=(32, 64, 128), convs_per_block=2,
                      dense_units=256, dropout=0.4, transfer_dropout=0.4, batch_norm=True,
                      transfer_convs=(128, 128), flip_average=True),
 }
@@ -103,7 +105,8 @@ def _classifier_head(x, arch: Arch, dropout: float):
 
 
 def build_cnn_classifier(arch: Arch = ARCHS["seed"], name: str = "classifier") -> keras.Model:
-    """Task 2: 2 x (Conv2D + MaxPool2D), Flatten, Dense, dropout, Dense(10) softmax."""
+    """Task 2: blocks of Conv2D + MaxPool2D (the seed's two, the improved preset's three), Flatten,
+    Dense, dropout, Dense(10) softmax."""
     inputs = keras.Input(INPUT_SHAPE, name="image")
     x = inputs
     for i, filters in enumerate(arch.cnn_filters, start=1):
