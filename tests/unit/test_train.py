@@ -45,14 +45,16 @@ def test_classifier_tasks_train_and_report(task, preset, task1_run, data_dir, tm
     run = train.train_config(config, tmp_path, verbose=False)
     status = run.status()
     assert status["state"] == "completed", status.get("error")
-    losses = epoch_losses(run)
-    assert losses[1] < losses[0]
+    epochs = run.metrics("epoch")
+    assert epochs[1]["loss"] < epochs[0]["loss"]
     assert status["test"]["images"] == 10_000 and 0 <= status["test"]["accuracy"] <= 1
     if preset == "seed":
-        # The improved arch's three batch-normed CNN blocks test at chance after 40 steps (their
-        # moving statistics lag; the full run's first epoch validated at 0.275): only the falling
-        # loss above shows it learns.
         assert status["test"]["accuracy"] > 0.1
+    else:
+        # The improved arch's six stacked batch norms test at chance after QUICK's 40 steps (or
+        # 160): their moving statistics still hold much of their start (momentum 0.99), which
+        # compounds layer to layer. Its training accuracy shows that it learns.
+        assert epochs[1]["accuracy"] > 0.5
     # The improved arch ships the flip-averaged model and records the one-view accuracy too;
     # the checkpoint (for resume) stays the plain classifier.
     mirrored = "mirror" in [layer.name for layer in load_model(run.model_path).layers]
