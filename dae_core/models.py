@@ -29,7 +29,9 @@ class Arch:
     # Task 2 CNN blocks. The improved preset's third block (128) took its one-command 20 epochs
     # from 0.9347 to 0.9425 test accuracy (README).
     cnn_filters: tuple[int, ...] = (32, 64)
-    convs_per_block: int = 1  # CNN convolutions before each pooling
+    # Convolutions before each pooling, in the encoder and the Task 2 CNN. Two in the improved
+    # encoder took Task 3's one command from 0.9345 to 0.9393 test accuracy (README).
+    convs_per_block: int = 1
     dense_units: int = 128
     dropout: float = 0.5  # Task 2 and the variants ("dropout for regularisation")
     transfer_dropout: float = 0.0  # Task 3: the seed's head is Flatten, Dense, Dense(10)
@@ -64,11 +66,13 @@ def _conv(x, filters, name, batch_norm, padding="same"):
 
 
 def build_encoder(arch: Arch = ARCHS["seed"]) -> keras.Model:
-    """(N, 28, 28, 1) -> latent (N, 4, 4, encoder_filters[-1]): 3 x (Conv2D + MaxPooling2D)."""
+    """(N, 28, 28, 1) -> latent (N, 4, 4, encoder_filters[-1]): 3 x (Conv2D + MaxPooling2D),
+    with ``convs_per_block`` convolutions before each pooling."""
     inputs = keras.Input(INPUT_SHAPE, name="image")
     x = inputs
     for i, filters in enumerate(arch.encoder_filters, start=1):
-        x = _conv(x, filters, f"enc_conv{i}", arch.batch_norm)
+        for j in range(1, arch.convs_per_block + 1):
+            x = _conv(x, filters, f"enc_conv{i}" + (f"_{j}" if j > 1 else ""), arch.batch_norm)
         x = layers.MaxPooling2D(2, padding="same", name=f"enc_pool{i}")(x)
     return keras.Model(inputs, x, name="encoder")
 

@@ -54,8 +54,12 @@ def test_frozen_variant_trains_only_the_classifier(autoencoder):
 
 def test_improved_arch_is_wider_with_batch_norm():
     model = models.build_autoencoder(models.ARCHS["improved"])
-    names = [layer.name for layer in model.get_layer("encoder").layers]
+    encoder = model.get_layer("encoder")
+    names = [layer.name for layer in encoder.layers]
     assert any(name.endswith("_bn") for name in names)
+    # Two convolutions before each of the three poolings, as in the improved Task 2 CNN.
+    kinds = [type(layer).__name__ for layer in encoder.layers]
+    assert kinds.count("Conv2D") == 6 and kinds.count("MaxPooling2D") == 3
     assert model.count_params() > models.build_autoencoder().count_params()
 
 
