@@ -1,23 +1,26 @@
-"""The command line: ``python -m dae_core {train,resume,stop,runs,evaluate,compare,reproduce,ship,bench}``."""
+"""The command line: ``python -m dae_core`` (or ``dae-lab``) with a sub-command; ``--help`` lists them."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
 import time
 from pathlib import Path
 
-from dae_core import catalog, data
-from dae_core.config import PRESETS, TASKS, make_config
+from dae_core import catalog, data, settings
+from dae_core.config import PRESETS, SCHEDULES, make_config
+from dae_core.errors import LabError, NotFoundError
 from dae_core.noise import NOISE_KINDS
-from dae_core.runs import Run, find_run, list_runs
+from dae_core.runs import Run, find_run, run_summaries
+from dae_core.tasks import TASKS, task_spec
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data-dir", help=f"folder with the datasets (default: ${data.DATA_DIR_ENV})")
-    p.add_argument("--runs-dir", help="where runs are stored (default: $DAE_RUNS_DIR or ./runs)")
+    p.add_argument("--data-dir", help=f"folder with the datasets (default: ${settings.DATA_DIR_ENV})")
+    p.add_argument("--runs-dir", help=f"where runs are stored (default: ${settings.RUNS_DIR_ENV} or ./runs)")
 
 
 def _add_train_overrides(p: argparse.ArgumentParser) -> None:
@@ -25,7 +28,7 @@ def _add_train_overrides(p: argparse.ArgumentParser) -> None:
     p.add_argument("--epochs", type=int)
     p.add_argument("--batch-size", type=int)
     p.add_argument("--learning-rate", "--lr", type=float)
-    p.add_argument("--schedule", choices=("constant", "cosine"))
+    p.add_argument("--schedule", choices=SCHEDULES)
     p.add_argument("--noise", dest="noise_kind", choices=NOISE_KINDS)
     p.add_argument("--noise-level", type=float)
     p.add_argument("--train-size", type=int, help="train on a subset (quick runs)")
@@ -62,9 +65,13 @@ def cmd_train(args) -> int:
 
 
 def cmd_resume(args) -> int:
+    from dae_core.errors import JobError
     from dae_core.train import train_run
 
     run = find_run(args.run, args.runs_dir)
+    if run.is_active() and run.status().get("pid") != os.getpid():
+        raise JobError(f"run {run.id} is {run.state()} already: stop it first, or wait for it.")
+    run.clear_stop()
     train_run(run, resume=True)
     _print_status(run)
     return 0
@@ -78,12 +85,9 @@ def cmd_stop(args) -> int:
 
 
 def cmd_runs(args) -> int:
-    for run in list_runs(args.runs_dir):
-        status, config = run.status(), run.config()
-        test = status.get("test", {})
-        figure = test.get("accuracy", test.get("psnr_denoised"))
-        print(f"{run.id:45s} {run.state():10s} epoch {status.get('epoch', 0)}/{config['epochs']}"
-              + (f"  test {figure:.4f}" if figure is not None else ""))
+    for run in run_summaries(args.runs_dir):
+        print(f"{run.id:45s} {run.state:10s} epoch {run.epoch}/{run.epochs}"
+              + (f"  test {run.test:.4f}" if run.test is not None else ""))
     return 0
 
 
@@ -93,12 +97,19 @@ def _print_status(run: Run) -> None:
 
 
 def resolve_model(ref: str, runs_dir=None) -> catalog.ModelEntry:
-    """A model by shipped name, run id or prefix, or file path."""
-    for entry in catalog.all_models(runs_dir=runs_dir):
-        if ref in (entry.name, str(entry.path)) or (entry.source == "run" and entry.name.startswith(ref)):
-            return entry
-    raise SystemExit(f"no model {ref!r}: give a shipped name ({', '.join(e.name for e in catalog.shipped_models())}),"
-                     " a finished run id, or a .keras path")
+    """A model by shipped name, finished run id (or unambiguous prefix), or ``.keras`` path."""
+    entries = catalog.all_models(runs_dir=runs_dir)
+    exact = [e for e in entries if ref in (e.name, str(e.path))]
+    matches = exact or [e for e in entries if e.source == "run" and e.name.startswith(ref)]
+    if len(matches) == 1:
+        return matches[0]
+    if len(matches) > 1:
+        raise NotFoundError(f"{ref!r} starts {len(matches)} run ids: give more of the id.")
+    if ref.endswith(".keras") and Path(ref).is_file():
+        return catalog.file_entry(Path(ref))
+    names = ", ".join(e.name for e in catalog.shipped_models())
+    raise NotFoundError(f"no model {ref!r}: give a shipped name ({names}), a finished run id, "
+                        "or the path of a .keras file.")
 
 
 def cmd_evaluate(args) -> int:
@@ -107,10 +118,10 @@ def cmd_evaluate(args) -> int:
 
     entry = resolve_model(args.model, args.runs_dir)
     model = load_model(entry.path)
-    name = "mnist" if entry.task == "task1" else "fashion-mnist"
-    test = data.load_test_set(name, args.data_dir, download=True)
+    spec = task_spec(entry.task)
+    test = data.load_test_set(spec.dataset, args.data_dir, download=True)
     print(f"{entry.label}: {entry.task}/{entry.preset} on {len(test.x)} test images from {test.source}")
-    if entry.task == "task1":
+    if spec.is_autoencoder:
         table = evaluate.denoise_table(model, test.x)
         print(table.to_string(index=False, float_format="%.3f"))
     else:
@@ -136,7 +147,7 @@ def cmd_reproduce(args) -> int:
     """Task 1, 2 and 3 at the preset's settings, then the Task 4 comparison."""
     from dae_core import evaluate, report
     from dae_core.models import load_model
-    from dae_core.progress import format_duration
+    from dae_core.durations import format_duration
     from dae_core.train import train_config
 
     start, overrides = time.time(), _overrides(args)
@@ -165,6 +176,17 @@ def cmd_ship(args) -> int:
     run = find_run(args.run, args.runs_dir)
     entry = catalog.ship_run(run, args.made_by or "")
     print(f"shipped {run.id} as {entry.path}")
+    return 0
+
+
+def cmd_data(args) -> int:
+    """Where each dataset loads from; with --download, fetch what is missing through Keras."""
+    from dae_core import environment
+
+    for name in data.DATASETS:
+        if args.download:
+            data.load_dataset(name, args.data_dir, download=True)  # DataError: what was tried, the fix
+        print(f"{name}: {environment.dataset_source(name, args.data_dir)}")
     return 0
 
 
@@ -205,6 +227,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ship", help="copy a finished run's model into models/")
     p.add_argument("run")
     p.add_argument("--made-by", help="the command that trained it, for the manifest")
+    p = sub.add_parser("data", help="where the datasets load from (--download: fetch them through Keras)")
+    p.add_argument("--download", action="store_true")
     p = sub.add_parser("bench", help="training throughput and single-image denoise latency")
     p.add_argument("--train-size", type=int, default=6000)
     p.add_argument("--epochs", type=int, default=3)
@@ -216,14 +240,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 COMMANDS = {"train": cmd_train, "resume": cmd_resume, "stop": cmd_stop, "runs": cmd_runs,
             "evaluate": cmd_evaluate, "compare": cmd_compare, "reproduce": cmd_reproduce,
-            "ship": cmd_ship, "bench": cmd_bench}
+            "ship": cmd_ship, "data": cmd_data, "bench": cmd_bench}
 
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except (data.DataError, FileNotFoundError, ValueError, LookupError) as e:
+    except (LabError, ValueError) as e:  # what the user can fix; anything else is a bug
         print(f"error: {e}", file=sys.stderr)
         return 2
 

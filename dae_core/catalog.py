@@ -9,14 +9,16 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dae_core.runs import PROJECT_ROOT, Run, list_runs, write_json_atomic
+from dae_core import settings
+from dae_core.errors import ModelFileError
+from dae_core.runs import Run, list_runs, write_json_atomic
 
-MODELS_ENV = "DAE_MODELS_DIR"
 HISTORY_KEYS = ("epoch", "loss", "val_loss", "accuracy", "val_accuracy", "mse", "val_mse", "seconds")
+RESTORE_HINT = "restore the shipped models with `git checkout models/`"
 
 
 def default_models_dir() -> Path:
-    return Path(os.environ.get(MODELS_ENV, PROJECT_ROOT / "models"))
+    return settings.models_dir()
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,17 @@ class ModelEntry:
     def label(self) -> str:
         return f"{self.name} ({self.source})"
 
+    @property
+    def file_key(self) -> tuple[str, int | None]:
+        """(path, modification time): tells a retrained file apart, for caches."""
+        return str(self.path), _mtime_ns(self.path)
+
+
+def missing_model_hint(task: str) -> str:
+    """What to do when no model of ``task`` exists."""
+    return (f"No {task} model found. Fix: {RESTORE_HINT}, or train one on the Train page "
+            f"(or `python -m dae_core train {task}`).")
+
 
 def _manifest_path(models_dir: Path) -> Path:
     return models_dir / "manifest.json"
@@ -49,7 +62,7 @@ def read_manifest(models_dir: str | Path | None = None) -> list[dict]:
     except FileNotFoundError:
         return []
     except (ValueError, KeyError) as e:
-        raise ValueError(f"{path} is not a valid model manifest ({e}); restore it from git.") from e
+        raise ModelFileError(f"{path} is not a valid model manifest ({e}). Fix: {RESTORE_HINT}.") from e
 
 
 def shipped_models(models_dir: str | Path | None = None) -> list[ModelEntry]:
@@ -66,6 +79,16 @@ def shipped_model_path(task: str, preset: str, models_dir: str | Path | None = N
         if entry.task == task and entry.preset == preset:
             return entry.path
     return Path(models_dir or default_models_dir()) / f"{task}-{preset}.keras"
+
+
+def file_entry(path: Path) -> ModelEntry:
+    """A model file from anywhere, described by what it does: an image in and an image out is
+    an autoencoder (task1), ten probabilities out a classifier (evaluated as task2)."""
+    from dae_core.models import load_model  # deferred: TensorFlow
+
+    model = load_model(path)
+    task = "task1" if model.output_shape == model.input_shape else "task2"
+    return ModelEntry(path.stem, task, "?", path, "file")
 
 
 def epoch_history(run: Run) -> list[dict]:

@@ -1,7 +1,7 @@
 """Training configuration: one frozen dataclass per run, and the two presets.
 
-``seed`` is the assignment exactly (batch 1000, 50 epochs, Adam); ``improved`` is
-the best recipe measured within a CPU budget (see the README for its figures).
+``seed`` is the assignment's settings exactly (batch 1000, 50 epochs, Adam); ``improved`` is
+the best recipe measured within a CPU budget (its figures: docs/results.md).
 """
 
 from __future__ import annotations
@@ -11,18 +11,8 @@ import math
 from dataclasses import dataclass
 
 from dae_core.noise import NoiseConfig
+from dae_core.tasks import TASKS, VARIANTS, TaskSpec, task_spec
 
-TASKS = ("task1", "task2", "task3", "frozen_ae", "unfrozen_ae", "frozen_ae_noisy")
-TASK_TITLES = {
-    "task1": "Task 1: denoising autoencoder (MNIST)",
-    "task2": "Task 2: CNN classifier (Fashion-MNIST)",
-    "task3": "Task 3: Task 1 encoder fine-tuned (Fashion-MNIST)",
-    "frozen_ae": "Variant: frozen autoencoder + Task 2 CNN",
-    "unfrozen_ae": "Variant: autoencoder + Task 2 CNN, all retrained",
-    "frozen_ae_noisy": "Variant: frozen autoencoder + CNN, noisy inputs",
-}
-# Tasks that start from a trained Task 1 autoencoder.
-NEEDS_AUTOENCODER = ("task3", "frozen_ae", "unfrozen_ae", "frozen_ae_noisy")
 PRESETS = ("seed", "improved")
 SCHEDULES = ("constant", "cosine")
 
@@ -39,7 +29,6 @@ class TrainConfig:
     schedule: str = "constant"
     noise_kind: str = "gaussian"
     noise_level: float = 0.5
-    noisy_inputs: bool = False  # classifiers: train on noisy images (the third variant)
     augment: bool = False  # classifiers: random flips and shifts
     clean_fraction: float = 0.0  # with augment: this last share of the epochs sees plain images
     label_smoothing: float = 0.0
@@ -52,7 +41,6 @@ class TrainConfig:
 
     def __post_init__(self):
         checks = [
-            (self.task in TASKS, f"task {self.task!r} unknown; choose one of {TASKS}"),
             (self.preset in PRESETS, f"preset {self.preset!r} unknown; choose one of {PRESETS}"),
             (1 <= self.epochs <= 1000, f"epochs must be 1-1000, got {self.epochs}"),
             (1 <= self.batch_size <= 60_000, f"batch_size must be 1-60000, got {self.batch_size}"),
@@ -64,10 +52,20 @@ class TrainConfig:
             (self.train_size is None or self.train_size >= 10,
              f"train_size must be at least 10, got {self.train_size}"),
         ]
+        self.spec  # validates the task
         for ok, message in checks:
             if not ok:
                 raise ValueError(message)
         self.noise  # validates kind and level
+
+    @property
+    def spec(self) -> TaskSpec:
+        return task_spec(self.task)
+
+    @property
+    def input_noise(self) -> NoiseConfig | None:
+        """The noise its inputs get, or None for a task that sees plain images."""
+        return self.noise if self.spec.noisy_inputs else None
 
     @property
     def noise(self) -> NoiseConfig:
@@ -93,11 +91,11 @@ class TrainConfig:
 
     @property
     def dataset(self) -> str:
-        return "mnist" if self.task == "task1" else "fashion-mnist"
+        return self.spec.dataset
 
     @property
     def is_autoencoder(self) -> bool:
-        return self.task == "task1"
+        return self.spec.is_autoencoder
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -109,18 +107,18 @@ class TrainConfig:
 
 
 _SEED = dict(epochs=50, batch_size=1000, learning_rate=1e-3, arch="seed")
-# Epochs sized to a 2-core CPU: about 200 s an epoch for Task 1 and Task 2, 100 s for Task 3.
+# Epochs sized to a 2-core CPU (docs/results.md gives the time each preset takes).
 _IMPROVED = dict(epochs=10, batch_size=128, learning_rate=2e-3, schedule="cosine", arch="improved")
 PRESET_VALUES = {
     "seed": {task: dict(_SEED) for task in TASKS},
     "improved": {
         "task1": dict(_IMPROVED),
-        # Augmented epochs underfit (training accuracy below validation); the last quarter
-        # on plain images gained the most per epoch (+0.7 / +1.0 pt in 8 epochs, README).
+        # Augmented epochs underfit (training accuracy below validation): the last quarter
+        # trains on plain images, where the classifiers gain the most per epoch.
         "task2": dict(_IMPROVED, epochs=20, augment=True, clean_fraction=0.25, label_smoothing=0.1),
         "task3": dict(_IMPROVED, epochs=20, augment=True, clean_fraction=0.25, label_smoothing=0.1,
                       learning_rate=1e-3),
-        **{v: dict(_IMPROVED, epochs=15) for v in ("frozen_ae", "unfrozen_ae", "frozen_ae_noisy")},
+        **{v: dict(_IMPROVED, epochs=15) for v in VARIANTS},
     },
 }
 
@@ -129,10 +127,7 @@ def make_config(task: str, preset: str = "seed", **overrides) -> TrainConfig:
     """The preset's values for ``task``, with ``overrides`` (None values ignored) on top."""
     if preset not in PRESETS:
         raise ValueError(f"preset {preset!r} unknown; choose one of {PRESETS}")
-    if task not in TASKS:
-        raise ValueError(f"task {task!r} unknown; choose one of {TASKS}")
+    task_spec(task)
     values = dict(PRESET_VALUES[preset][task], task=task, preset=preset)
-    if task == "frozen_ae_noisy":
-        values["noisy_inputs"] = True
     values.update({k: v for k, v in overrides.items() if v is not None})
     return TrainConfig(**values)

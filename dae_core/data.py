@@ -1,22 +1,25 @@
-"""MNIST and Fashion-MNIST: loading from a folder, Keras, or the bundled sample.
+"""MNIST and Fashion-MNIST: loading from a folder, Keras, or the bundled test sets.
 
 Images come back as ``(N, 28, 28, 1) float32 in [0, 1]``, labels as ``(N,) int64``.
 Sources are tried in order: an explicit folder (argument or ``DAE_DATA_DIR``),
-Keras's cache and download, then (test images only) the bundled sample.
+Keras's cache and download, then (test images only) the full test sets bundled with the
+project, so that a fresh clone evaluates on exactly the images the figures were measured on.
 """
 
 from __future__ import annotations
 
 import gzip
-import os
 import struct
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-DATA_DIR_ENV = "DAE_DATA_DIR"
-SAMPLE_DIR = Path(__file__).parent / "sample_data"
+from dae_core import settings
+from dae_core.errors import DataError
+
+DATA_DIR_ENV = settings.DATA_DIR_ENV
+BUNDLED_DIR = Path(__file__).parent / "bundled"  # <name>/t10k-*.gz: the two full test sets
 DATASETS = ("mnist", "fashion-mnist")
 IDX_FILES = {
     "train_images": "train-images-idx3-ubyte.gz",
@@ -31,10 +34,6 @@ FASHION_CLASSES = (
 )
 TRAIN_SIZE, VAL_SIZE = 48_000, 12_000
 SPLIT_SEED = 42
-
-
-class DataError(RuntimeError):
-    """A dataset could not be loaded; the message says what was tried and how to fix it."""
 
 
 @dataclass(frozen=True)
@@ -115,8 +114,7 @@ def load_from_folder(root: Path, name: str, parts=ALL_PARTS) -> tuple[np.ndarray
 
 def load_from_keras(name: str, download: bool, parts=ALL_PARTS) -> tuple[np.ndarray, ...] | None:
     """Keras's cache (~/.keras/datasets); downloads through Keras only when ``download``."""
-    cache = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "datasets"
-    cached = load_from_folder(cache, name, parts)
+    cached = load_from_folder(settings.keras_datasets_dir(), name, parts)
     if cached is not None or not download:
         return cached
     import keras  # deferred: importing TensorFlow takes seconds
@@ -127,10 +125,9 @@ def load_from_keras(name: str, download: bool, parts=ALL_PARTS) -> tuple[np.ndar
     return tuple(arrays[part] for part in parts)
 
 
-def load_sample(name: str) -> tuple[np.ndarray, np.ndarray]:
-    """The bundled sample: (x_test, y_test) uint8, a few thousand test images."""
-    with np.load(SAMPLE_DIR / f"{name}-sample.npz") as z:
-        return z["x_test"], z["y_test"]
+def load_bundled(name: str) -> tuple[np.ndarray, np.ndarray]:
+    """The bundled test set: (x_test, y_test) uint8, all 10,000 test images."""
+    return read_idx_folder(BUNDLED_DIR / name, TEST_PARTS)
 
 
 def check_raw(name: str, x_train, y_train, x_test, y_test) -> None:
@@ -165,7 +162,7 @@ def _find(name: str, data_dir, download: bool, parts) -> tuple[str, tuple | None
     """(source, arrays or None, what was tried) from the folder, then Keras's cache/download."""
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; choose one of {DATASETS}")
-    data_dir = data_dir or os.environ.get(DATA_DIR_ENV)
+    data_dir = data_dir or settings.data_dir()
     tried = []
     if data_dir:
         found = load_from_folder(Path(data_dir), name, parts)
@@ -187,7 +184,7 @@ def load_dataset(name: str, data_dir: str | Path | None = None, *,
     """Load ``name`` ("mnist" or "fashion-mnist") from the first source that has it.
 
     ``data_dir`` (or ``$DAE_DATA_DIR``) is tried first, then Keras's cache and
-    download. Training needs the full data; ``load_test_set`` falls back to the sample.
+    download. Training needs the full data; ``load_test_set`` falls back to the bundled test set.
     """
     source, found, tried = _find(name, data_dir, download, ALL_PARTS)
     if found is not None:
@@ -210,17 +207,18 @@ class TestSet:
 
 def load_test_set(name: str, data_dir: str | Path | None = None, *,
                   download: bool = False) -> TestSet:
-    """The 10,000 test images from the first source that has them, else the bundled sample.
+    """The 10,000 test images from the first source that has them, else the bundled ones.
 
     Reads only the test files: decoding the 60,000 training images would cost seconds
     and ~190 MB per dataset that evaluation never uses.
     """
-    source, found, _ = _find(name, data_dir, download, TEST_PARTS)
-    if found is None:
-        x, y = load_sample(name)
-        source = f"bundled sample ({len(x)} test images)"
-    else:
-        x, y = found
+    bundled = "the test set bundled with the project"
+    try:
+        source, found, _ = _find(name, data_dir, download, TEST_PARTS)
+    except DataError as e:  # a damaged file in the user's folder: the bundled set still works
+        source, found = f"{bundled} (yours is unusable: {e})", None
+    x, y = found if found is not None else load_bundled(name)
+    source = source if found is not None or source.startswith(bundled) else bundled
     if x.shape[1:] != (28, 28) or len(x) != len(y):
         raise DataError(f"{name} test set from {source}: expected 28x28 images with one "
                         f"label each, got {x.shape} and {len(y)} labels.")

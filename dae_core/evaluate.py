@@ -1,4 +1,4 @@
-"""Metrics: classifier reports, confusion matrices, McNemar's test, PSNR/SSIM.
+"""Metrics: classifier reports, confusion matrices, PSNR/SSIM (McNemar's test: ``stats``).
 
 Arrays: images ``(N, 28, 28, 1) float32 in [0, 1]``, labels ``(N,) int``.
 """
@@ -9,7 +9,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
 from dae_core.data import FASHION_CLASSES
@@ -62,31 +61,6 @@ def report_from_probs(probs: np.ndarray, y: np.ndarray) -> ClassifierReport:
 
 def classifier_report(model, x: np.ndarray, y: np.ndarray) -> ClassifierReport:
     return report_from_probs(predict(model, x), y)
-
-
-def mcnemar(y_true: np.ndarray, pred_a: np.ndarray, pred_b: np.ndarray) -> dict:
-    """McNemar's test on paired predictions: do A and B differ in accuracy beyond chance?
-
-    Exact binomial test on the discordant pairs (valid for any count).
-    """
-    a_right, b_right = pred_a == y_true, pred_b == y_true
-    only_a = int(np.sum(a_right & ~b_right))
-    only_b = int(np.sum(~a_right & b_right))
-    n = only_a + only_b
-    p_value = float(stats.binomtest(only_a, n, 0.5).pvalue) if n else 1.0
-    return {"only_a_right": only_a, "only_b_right": only_b, "p_value": p_value,
-            "significant": p_value < 0.05}
-
-
-def mcnemar_sentence(result: dict, name_a: str, name_b: str) -> str:
-    """McNemar's result in plain words."""
-    a, b, p = result["only_a_right"], result["only_b_right"], result["p_value"]
-    base = (f"On the same test images, {name_a} alone is right on {a} and {name_b} alone "
-            f"on {b} (p = {p:.3g}). ")
-    if not result["significant"]:
-        return base + "That difference could well be chance: neither model is shown to be better."
-    better = name_a if a > b else name_b
-    return base + f"A difference this large is unlikely by chance (p < 0.05): {better} is better."
 
 
 def gallery_indices(y_true, y_pred, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

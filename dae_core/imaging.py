@@ -13,6 +13,8 @@ import warnings
 import numpy as np
 from PIL import Image, ImageOps
 
+from dae_core.errors import ImageError
+
 MAX_PIXELS = 25_000_000  # a 24-megapixel photo fits; far below Pillow's own bomb limit
 WORK_SIDE = 1024  # larger uploads are shrunk first: the result is 28 x 28 anyway
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # ITU-R 601, as Pillow's "L"
@@ -22,10 +24,6 @@ FASHION_TRIM = 0.05  # Zalando trimmed edges within 5% of the corner colour
 MNIST_BOX, SIDE = 20, 28
 MNIST_CENTRE = 14.0  # where MNIST's centre of mass lies (row, column), measured on its test set
 HIGH_DEPTH_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")
-
-
-class ImageError(ValueError):
-    """An upload that cannot be used; the message says what is wrong and what to do."""
 
 
 # --- uploads -------------------------------------------------------------------

@@ -1,16 +1,15 @@
 """Fast inference on one image or a few: a Keras model behind traced ``tf.function``s.
 
-``model.predict`` builds a data pipeline on every call (about 95 ms for one image on this
-project's 2-core CPU) and calling the model eagerly dispatches layer by layer (about
-50 ms); one traced graph with an open batch axis runs one image in about 2 ms. For a
-single image (a canvas stroke, an upload) an XLA-compiled copy of the graph takes about
-1.6 ms; XLA compiles once per input shape, 2-4 s here, so only the one-image shape is
-compiled, and in the background, so loading a model does not wait for it.
+``model.predict`` builds a data pipeline on every call and calling the model eagerly
+dispatches layer by layer; one traced graph with an open batch axis runs one image some
+30-50 times faster (``python -m dae_core bench``; figures in docs/results.md). For a single
+image (a canvas stroke, an upload) an XLA-compiled copy of the graph is faster still; XLA
+compiles once per input shape (seconds), so only the one-image shape is compiled, and in the
+background, so loading a model does not wait for it.
 """
 
 from __future__ import annotations
 
-import gc
 import logging
 import threading
 
@@ -40,11 +39,6 @@ class Predictor:
         self._single_image = None
         self.xla_done = threading.Event()
         self(np.zeros((1, *self._image_shape), np.float32))  # trace and warm up now
-        # A server (Streamlit) collects all garbage after every script run: with TensorFlow's
-        # ~400,000 long-lived objects that is ~250 ms holding the GIL per collection. Frozen
-        # after one collection, they are skipped from then on.
-        gc.collect()
-        gc.freeze()
         if compile_single_image:
             # Not a daemon: exiting mid-compile would tear TensorFlow down under it.
             threading.Thread(target=self._compile_single_image, name="xla-single-image").start()
@@ -61,7 +55,6 @@ class Predictor:
         try:
             compiled(tf.zeros((1, *self._image_shape)))
             self._single_image = compiled
-            gc.freeze()  # the compile's long-lived objects too
         except Exception as e:  # noqa: BLE001 - an op XLA cannot compile: the graph still works
             log.warning("XLA could not compile %s (%s); one image uses the traced graph",
                         self.model.name, e)

@@ -14,19 +14,17 @@ import os
 import subprocess
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from dae_core.config import NEEDS_AUTOENCODER, TrainConfig
-from dae_core.progress import format_duration
-from dae_core.runs import ACTIVE_STATES, PROJECT_ROOT, Run, list_runs
+from dae_core.config import TrainConfig
+from dae_core.durations import format_duration
+from dae_core.errors import JobError
+from dae_core.runs import ACTIVE_STATES, Run, list_runs
+from dae_core.settings import PROJECT_ROOT
 
-ENV_PREFIX = "DAE_"
 # Processes this server started, kept so they are reaped (no zombies) once they end.
 _PROCS: dict[int, subprocess.Popen] = {}
-
-
-class JobError(ValueError):
-    """A training that cannot start; the message says what to do."""
 
 
 def _existing_file(path, missing: str) -> str:
@@ -43,7 +41,7 @@ def check_config(config: TrainConfig) -> TrainConfig:
         start = _existing_file(config.init_from, "the model to continue from, {path}, does not exist. "
                                "Fix: pick another model or start from new weights.")
         config = dataclasses.replace(config, init_from=start)
-    if config.task not in NEEDS_AUTOENCODER:
+    if not config.spec.needs_autoencoder:
         return config
     from dae_core.train import resolve_autoencoder  # deferred: it imports scipy/sklearn
 
@@ -98,7 +96,7 @@ def resume(run: Run) -> Run:
                        + ": only a stopped or failed run with a finished epoch can be resumed.")
     run.clear_stop()
     run.set_status("queued", pid=None)
-    _launch(run, ["resume", str(run.path.absolute())])
+    _launch(run, ["resume", run.id, "--runs-dir", str(run.path.parent.absolute())])
     return run
 
 
@@ -136,8 +134,33 @@ def queue_position(run: Run) -> int:
     return sum(1 for r in others if r.status().get("state") == "running" or _created(r) < _created(run))
 
 
-def progress(run: Run) -> dict:
-    """What a page shows about a run: state, epochs, fraction within the epoch, ETA, device, message."""
+@dataclass(frozen=True)
+class RunProgress:
+    """What a page shows about a run at one moment."""
+
+    state: str
+    epoch: int  # whole epochs done
+    epochs: int
+    fraction: float  # of the current epoch, 0-1
+    eta_s: float | None  # while running
+    device: str | None
+    error: str | None
+    queue_position: int  # active runs ahead of it (0: none)
+    resumable: bool
+    test: dict = field(default_factory=dict)  # the test figures, once completed
+    message: str = ""
+
+    @property
+    def active(self) -> bool:
+        return self.state in ACTIVE_STATES
+
+    @property
+    def overall(self) -> float:
+        return min(1.0, (self.epoch + self.fraction) / self.epochs) if self.epochs else 0.0
+
+
+def progress(run: Run) -> RunProgress:
+    """The run's state, epochs, place within the epoch, ETA, device and a message for people."""
     status, state = run.status(), run.state()
     epochs = int(status.get("epochs") or run.config().get("epochs", 0))
     epoch = int(status.get("epoch") or 0)
@@ -146,39 +169,36 @@ def progress(run: Run) -> dict:
     if state == "running" and batches and batches[-1].get("epoch") == epoch + 1:
         last = batches[-1]
         fraction = min(1.0, last.get("step", 0) / max(1, last.get("steps", 1)))
-    eta = status.get("eta_s")
-    if eta is not None and state == "running":
+    eta = status.get("eta_s") if state == "running" else None
+    if eta is not None:  # the status was written at the last epoch's end: count down since then
         eta = max(0.0, eta - (time.time() - status.get("updated", time.time())))
-    info = dict(state=state, epoch=epoch, epochs=epochs, fraction=fraction,
-                overall=min(1.0, (epoch + fraction) / epochs) if epochs else 0.0,
-                eta_s=eta if state == "running" else None, device=status.get("device"),
-                test=status.get("test", {}) if state == "completed" else {},
-                error=status.get("error"), queue_position=queue_position(run))
-    info["message"] = _message(run, info)
-    return info
+    info = RunProgress(state, epoch, epochs, fraction, eta, status.get("device"), status.get("error"),
+                       queue_position(run), can_resume(run),
+                       status.get("test", {}) if state == "completed" else {})
+    return dataclasses.replace(info, message=_message(run, info))
 
 
-def _message(run: Run, p: dict) -> str:
-    if p["state"] == "queued":
-        if p["queue_position"]:
-            return (f"Queued: one training at a time on this machine, {p['queue_position']} ahead of it. "
+def _message(run: Run, p: RunProgress) -> str:
+    if p.state == "queued":
+        if p.queue_position:
+            return (f"Queued: one training at a time on this machine, {p.queue_position} ahead of it. "
                     "It starts by itself when they end (or stop them).")
         return "Starting: loading TensorFlow and the data..."
-    if p["state"] == "running":
-        parts = [f"epoch {min(p['epoch'] + 1, p['epochs'])}/{p['epochs']}"]
-        if p["eta_s"] is not None:
-            parts.append(f"ETA {format_duration(p['eta_s'])}")
-        if p["device"]:
-            parts.append(p["device"])
+    if p.state == "running":
+        parts = [f"epoch {min(p.epoch + 1, p.epochs)}/{p.epochs}"]
+        if p.eta_s is not None:
+            parts.append(f"ETA {format_duration(p.eta_s)}")
+        if p.device:
+            parts.append(p.device)
         return " · ".join(parts)
-    if p["state"] == "failed":
-        resumable = " It can be resumed from its last epoch." if can_resume(run) else ""
-        return (f"Failed: {p['error'] or 'the training process ended unexpectedly'}. "
+    if p.state == "failed":
+        resumable = " It can be resumed from its last epoch." if p.resumable else ""
+        return (f"Failed: {p.error or 'the training process ended unexpectedly'}. "
                 f"See {run.log_path}.{resumable}")
-    if p["state"] == "stopped":
-        return f"Stopped after epoch {p['epoch']}/{p['epochs']}; the model learned so far is kept."
-    if p["state"] == "completed":
-        return f"Completed {p['epochs']} epochs on {p['device'] or 'an unknown device'}."
+    if p.state == "stopped":
+        return f"Stopped after epoch {p.epoch}/{p.epochs}; the model learned so far is kept."
+    if p.state == "completed":
+        return f"Completed {p.epochs} epochs on {p.device or 'an unknown device'}."
     return f"Run {run.id} has no readable status."
 
 

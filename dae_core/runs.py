@@ -12,16 +12,19 @@ from __future__ import annotations
 import json
 import os
 import time
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
-RUNS_ENV = "DAE_RUNS_DIR"
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from dae_core import settings
+from dae_core.errors import NotFoundError
+from dae_core.tasks import TASK_SPECS
+
 STATES = ("queued", "running", "completed", "failed", "stopped")
 ACTIVE_STATES = ("queued", "running")
 
 
 def default_runs_dir() -> Path:
-    return Path(os.environ.get(RUNS_ENV, PROJECT_ROOT / "runs"))
+    return settings.runs_dir()
 
 
 def write_json_atomic(path: Path, obj) -> None:
@@ -179,10 +182,52 @@ def list_runs(root: str | Path | None = None) -> list[Run]:
 
 
 def find_run(ref: str, root: str | Path | None = None) -> Run:
-    """A run by folder path or id (a unique prefix will do)."""
-    if Path(ref).is_dir():
-        return Run(ref)
-    matches = [r for r in list_runs(root) if r.id.startswith(ref)]
-    if len(matches) != 1:
-        raise LookupError(f"run {ref!r}: {len(matches)} matches under {root or default_runs_dir()}")
+    """A run of ``root`` by id, by unambiguous id prefix, or by the path of its folder; a
+    reference to anything outside ``root`` names no run (commands never write outside it)."""
+    root = Path(root or default_runs_dir())
+    if Path(ref).is_dir() and root.is_dir() and Path(ref).resolve().parent == root.resolve():
+        ref = Path(ref).resolve().name
+    runs = list_runs(root)
+    matches = [r for r in runs if r.id == ref] or [r for r in runs if ref and r.id.startswith(ref)]
+    if not matches:
+        raise NotFoundError(f"no run {ref!r} under {root}: `python -m dae_core runs` lists them.")
+    if len(matches) > 1:
+        raise NotFoundError(f"{ref!r} starts {len(matches)} run ids under {root} "
+                            f"({', '.join(r.id for r in matches[:3])}, ...): give more of the id.")
     return matches[0]
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """One line about a run, as the Train page's table and ``python -m dae_core runs`` show it."""
+
+    id: str
+    task: str
+    preset: str
+    state: str
+    epoch: int
+    epochs: int
+    test: float | None  # the task's headline test figure, once completed
+
+    def as_row(self) -> dict:
+        row = asdict(self)
+        row["epoch"] = f"{self.epoch}/{self.epochs}"
+        del row["epochs"]
+        return row
+
+
+def summarize(run: Run) -> RunSummary:
+    """The run's summary; a run whose config cannot be read shows as ``damaged``."""
+    try:
+        config = run.config()
+    except (OSError, ValueError):
+        return RunSummary(run.id, "?", "?", "damaged", 0, 0, None)
+    status, spec = run.status(), TASK_SPECS.get(config.get("task"))
+    test = status.get("test", {}).get(spec.headline) if spec else None
+    return RunSummary(run.id, config.get("task", "?"), config.get("preset", "?"), run.state(),
+                      int(status.get("epoch", 0)), int(config.get("epochs", 0)), test)
+
+
+def run_summaries(root: str | Path | None = None) -> list[RunSummary]:
+    """Summaries of the runs under ``root``, newest first."""
+    return [summarize(run) for run in list_runs(root)]

@@ -16,10 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from dae_core import catalog, data, evaluate, noise as noise_lib
-from dae_core.config import NEEDS_AUTOENCODER, TrainConfig
+from dae_core.config import TrainConfig
+from dae_core.errors import JobError
 from dae_core.runs import Run
-
-BATCH_RECORD_EVERY_S = 0.5  # progress lines inside an epoch, at most this often
 
 
 # --- devices -----------------------------------------------------------------
@@ -32,18 +31,15 @@ def setup_device():
     import keras
     import tensorflow as tf
 
-    gpus = tf.config.list_physical_devices("GPU")
-    for gpu in gpus:
-        try:
-            tf.config.experimental.set_memory_growth(gpu, True)
-        except RuntimeError:  # already initialised in this process
-            pass
-    if not gpus:
-        return tf.distribute.get_strategy(), f"CPU ({os.cpu_count()} cores)"
+    from dae_core import environment
+
+    environment.enable_gpu_memory_growth()
+    names = environment.gpu_names()
+    if not names:
+        return tf.distribute.get_strategy(), environment.device_description()
     keras.mixed_precision.set_global_policy("mixed_float16")
-    names = [tf.config.experimental.get_device_details(g).get("device_name", g.name) for g in gpus]
-    strategy = tf.distribute.MirroredStrategy() if len(gpus) > 1 else tf.distribute.get_strategy()
-    return strategy, f"{len(gpus)} x GPU ({', '.join(names)}), mixed precision"
+    strategy = tf.distribute.MirroredStrategy() if len(names) > 1 else tf.distribute.get_strategy()
+    return strategy, f"{len(names)} x GPU ({', '.join(names)}), mixed precision"
 
 
 # --- input pipeline ----------------------------------------------------------
@@ -98,8 +94,8 @@ def load_task_data(config: TrainConfig) -> dict:
     ds = data.load_dataset(config.dataset, config.data_dir)
     x_train, y_train = data.subset(ds.x_train, ds.y_train, config.train_size, config.seed)
     x_val, y_val = data.subset(ds.x_val, ds.y_val, validation_size(config.train_size), config.seed)
-    noisy_val = config.is_autoencoder or config.noisy_inputs
-    x_val_in = noise_lib.add_noise(x_val, config.noise, np.random.default_rng(1)) if noisy_val else x_val
+    noise = config.input_noise
+    x_val_in = noise_lib.add_noise(x_val, noise, np.random.default_rng(1)) if noise else x_val
     return dict(dataset=ds, x_train=x_train, y_train=y_train, x_val=x_val, y_val=y_val,
                 x_val_in=x_val_in)
 
@@ -155,67 +151,6 @@ def copy_weights(source, model) -> None:
     model.set_weights(inner.get_weights())
 
 
-# --- recording -----------------------------------------------------------------
-
-def _floats(logs: dict | None) -> dict:
-    return {k: float(v) for k, v in (logs or {}).items() if np.ndim(v) == 0}
-
-
-def make_recorder(run: Run, epochs: int, steps: int, initial_epoch: int = 0):
-    """A callback that records progress to the run, checkpoints each epoch and honours STOP."""
-    import keras
-
-    class RunRecorder(keras.callbacks.Callback):
-        def on_train_begin(self, logs=None):
-            self.started = time.time()
-            self.epoch_times = []
-
-        def on_epoch_begin(self, epoch, logs=None):
-            self.epoch_start = self.last_record = time.time()
-            self.steps_done = 0
-
-        def on_train_batch_end(self, batch, logs=None):
-            self.steps_done = batch + 1
-            if run.stop_requested():
-                self.model.stop_training = True
-            now = time.time()
-            if now - self.last_record >= BATCH_RECORD_EVERY_S:
-                self.last_record = now
-                run.append_metric({"kind": "batch", "epoch": self.epoch_number(), "step": batch + 1,
-                                   "steps": steps, "time": now, **_floats(logs)})
-
-        def epoch_number(self):
-            return initial_epoch + len(self.epoch_times) + 1
-
-        def on_epoch_end(self, epoch, logs=None):
-            seconds = time.time() - self.epoch_start
-            partial = self.steps_done < steps
-            record = {"kind": "epoch", "epoch": epoch + 1, "seconds": seconds, "time": time.time(),
-                      "partial": partial, **_floats(logs)}
-            run.append_metric(record)
-            if partial:
-                return
-            self.epoch_times.append(seconds)
-            eta = float(np.mean(self.epoch_times[-5:])) * (epochs - epoch - 1)
-            previous = run.latest_checkpoint()
-            save_model_atomic(self.model, run.checkpoint_for(epoch + 1))
-            if previous:
-                previous[1].unlink(missing_ok=True)
-            run.set_status("running", epoch=epoch + 1, epochs=epochs, eta_s=eta,
-                           last=_floats(logs))
-
-    return RunRecorder()
-
-
-def save_model_atomic(model, path: Path) -> None:
-    """Save to a temporary ``.keras`` beside ``path``, then rename over it."""
-    tmp = path.with_name(f".{path.stem}.partial.keras")
-    model.save(tmp)
-    with open(tmp, "rb") as f:
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
 # --- the run -----------------------------------------------------------------------
 
 @contextmanager
@@ -266,7 +201,7 @@ def _fit(run: Run, config: TrainConfig, resume: bool, verbose: bool) -> dict:
     import keras
     import tensorflow as tf
 
-    from dae_core import progress
+    from dae_core.callbacks import save_model_atomic
 
     strategy, device = setup_device()
     keras.utils.set_random_seed(config.seed)
@@ -276,11 +211,10 @@ def _fit(run: Run, config: TrainConfig, resume: bool, verbose: bool) -> dict:
                    epochs=config.epochs, test=None, finished=None)  # a resumed run's old results go
     arrays = load_task_data(config)
     steps = -(-len(arrays["x_train"]) // config.batch_size)
-    noise = config.noise if (config.is_autoencoder or config.noisy_inputs) else None
     y = None if config.is_autoencoder else arrays["y_train"]
-    augmenting = tf.Variable(True, trainable=False) if config.augment else False  # see clean_phase
+    augmenting = tf.Variable(True, trainable=False) if config.augment else False  # see CleanPhase
     train_ds = make_dataset(arrays["x_train"], y, config.batch_size, shuffle=True, seed=config.seed,
-                            noise=noise, augment=augmenting)
+                            noise=config.input_noise, augment=augmenting)
     val_ds = make_validation_dataset(arrays, config)
     with strategy.scope():
         if checkpoint:
@@ -289,13 +223,9 @@ def _fit(run: Run, config: TrainConfig, resume: bool, verbose: bool) -> dict:
         else:
             model = build_model(config, steps)
     run.clear_stop()
-    callbacks = [make_recorder(run, config.epochs, steps, initial_epoch)]
-    if config.augment:
-        callbacks.insert(0, clean_phase(augmenting, config))
-    if verbose:
-        callbacks.append(progress.epoch_printer(config.epochs, f"{config.task}/{config.preset}"))
     model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, initial_epoch=initial_epoch,
-              callbacks=callbacks, shuffle=False, verbose=0)  # the pipeline shuffles
+              callbacks=run_callbacks(run, config, steps, augmenting, verbose),
+              shuffle=False, verbose=0)  # the pipeline shuffles
     stopped = run.stop_requested()
     final = finished_model(model, config)
     save_model_atomic(final, run.model_path)  # the checkpoints keep the plain model, for resume
@@ -305,14 +235,17 @@ def _fit(run: Run, config: TrainConfig, resume: bool, verbose: bool) -> dict:
     return run.set_status("stopped" if stopped else "completed", finished=time.time(), test=test)
 
 
-def clean_phase(augmenting, config: TrainConfig):
-    """A callback that augments only the first ``config.augmented_epochs`` epochs (a resumed
-    run included): the improved classifiers gained most from a few epochs on plain images
-    at a small learning rate, after underfitting the augmented ones."""
-    import keras
+def run_callbacks(run: Run, config: TrainConfig, steps: int, augmenting, verbose: bool) -> list:
+    """The callbacks of a recorded run, in the order they must act at each epoch's end."""
+    from dae_core import callbacks
 
-    return keras.callbacks.LambdaCallback(
-        on_epoch_begin=lambda epoch, logs=None: augmenting.assign(epoch < config.augmented_epochs))
+    chosen = [callbacks.CleanPhase(augmenting, config.augmented_epochs)] if config.augment else []
+    chosen += [callbacks.StopOnRequest(run), callbacks.MetricsRecorder(run, steps),
+               callbacks.EpochCheckpoint(run, steps), callbacks.StatusWriter(run, steps, config.epochs),
+               callbacks.TensorBoardScalars(run, steps)]
+    if verbose:
+        chosen.append(callbacks.EpochPrinter(config.epochs, f"{config.task}/{config.preset}"))
+    return chosen
 
 
 def finished_model(model, config: TrainConfig):
@@ -338,10 +271,10 @@ def make_validation_dataset(arrays: dict, config: TrainConfig):
 
 def train_config(config: TrainConfig, runs_dir=None, verbose: bool = True) -> Run:
     """Create a run for ``config`` and train it in this process."""
-    if config.task in NEEDS_AUTOENCODER:
+    if config.spec.needs_autoencoder:
         path = resolve_autoencoder(config)
         if not path.exists():
-            raise FileNotFoundError(f"{config.task} starts from a Task 1 autoencoder, but {path} "
+            raise JobError(f"{config.task} starts from a Task 1 autoencoder, but {path} "
                                     "does not exist: train task1 first or pass --encoder-from.")
     run = Run.create(config.to_dict(), runs_dir)
     train_run(run, verbose=verbose)

@@ -1,23 +1,36 @@
-"""Shared fixtures: the real datasets folder and small, really trained models."""
+"""Shared fixtures: the real datasets folder and small, really trained models.
+
+A test that needs the datasets (directly or through ``tiny_models``) is marked ``data`` here,
+so ``pytest -m "not data and not browser"`` is a quick loop that needs neither.
+"""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-from dae_core.data import DATA_DIR_ENV
+from dae_core import settings
+from dae_core.data import DATASETS
+from dae_core.environment import folder_has
+
+DATA_FIXTURES = {"data_dir", "tiny_models"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if DATA_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.data)
 
 
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
-    """The full datasets, from $DAE_DATA_DIR (CI points it at ../shared/datasets)."""
-    folder = os.environ.get(DATA_DIR_ENV)
-    if not folder or not (Path(folder) / "mnist").is_dir():
-        pytest.fail(f"set {DATA_DIR_ENV} to the folder holding mnist/ and fashion-mnist/ "
-                    "(../shared/datasets here)")
-    return Path(folder)
+    """The full datasets, from $DAE_DATA_DIR (scripts/test.sh sets it)."""
+    folder = settings.data_dir()
+    if folder is None or not all(folder_has(folder, name) for name in DATASETS):
+        pytest.fail(f"set {settings.DATA_DIR_ENV} to a folder holding mnist/ and fashion-mnist/ "
+                    "(IDX .gz or Keras .npz files); scripts/test.sh finds or downloads them")
+    return folder
 
 
 @pytest.fixture(scope="session")

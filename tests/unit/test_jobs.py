@@ -55,7 +55,7 @@ def test_start_training_runs_to_completion_in_its_own_process(data_dir, tmp_path
     assert 0.0 <= status["test"]["accuracy"] <= 1.0
     assert run.model_path.exists() and run.log_path.exists()
     info = jobs.progress(run)
-    assert info["state"] == "completed" and info["test"] == status["test"] and info["overall"] == 1.0
+    assert info.state == "completed" and info.test == status["test"] and info.overall == 1.0
     assert jobs.active_run(tmp_path) is None
 
 
@@ -63,7 +63,7 @@ def test_stop_ends_a_run_cleanly_and_keeps_the_model(data_dir, tmp_path):
     run = jobs.start_training(tiny(epochs=50, batch_size=10), tmp_path)
     wait_until(lambda: len(run.metrics("epoch")) >= 1, run)
     info = jobs.progress(run)
-    assert info["state"] == "running" and "epoch" in info["message"] and "/50" in info["message"]
+    assert info.state == "running" and "epoch" in info.message and "/50" in info.message
 
     jobs.stop(run)
 
@@ -71,7 +71,7 @@ def test_stop_ends_a_run_cleanly_and_keeps_the_model(data_dir, tmp_path):
     status = run.status()
     assert run.model_path.exists()
     assert 1 <= status["epoch"] < 50 and "accuracy" in status["test"]
-    assert "Stopped" in jobs.progress(run)["message"]
+    assert "Stopped" in jobs.progress(run).message
 
 
 def test_a_second_training_waits_in_the_queue_then_runs(data_dir, tmp_path):
@@ -82,7 +82,7 @@ def test_a_second_training_waits_in_the_queue_then_runs(data_dir, tmp_path):
 
     assert second.state() == "queued"
     info = jobs.progress(second)
-    assert info["queue_position"] == 1 and info["message"].startswith("Queued")
+    assert info.queue_position == 1 and info.message.startswith("Queued")
     assert jobs.active_run(tmp_path).path == first.path  # the page follows the running one
     assert [r.path for r in jobs.active_runs(tmp_path)] == [first.path, second.path]
     assert jobs.wait(first, WAIT_S) == "completed"
@@ -100,7 +100,7 @@ def test_a_killed_run_shows_failed_and_resumes_from_its_last_epoch(data_dir, tmp
     wait_until(lambda: run.state() == "failed", run, timeout_s=10)
     killed_at = run.status()["epoch"]
     assert 2 <= killed_at < 8 and jobs.can_resume(run)
-    assert "resumed" in jobs.progress(run)["message"]
+    assert "resumed" in jobs.progress(run).message
 
     jobs.resume(run)
 

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from dae_core import models
+from dae_core.errors import ModelFileError
 
 
 @pytest.fixture(scope="module")
@@ -81,9 +82,9 @@ def test_half_written_model_file_gives_a_clear_error(tmp_path, autoencoder):
     path = tmp_path / "ae.keras"
     autoencoder.save(path)
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
-    with pytest.raises(ValueError, match="half-written or corrupt"):
+    with pytest.raises(ModelFileError, match="half-written or corrupt"):
         models.load_model(path)
-    with pytest.raises(FileNotFoundError, match="train it first"):
+    with pytest.raises(ModelFileError, match="train it first"):
         models.load_model(tmp_path / "missing.keras")
 
 

@@ -5,6 +5,7 @@ import sys
 
 import pytest
 
+from dae_core.errors import NotFoundError
 from dae_core.runs import Run, find_run, list_runs, pid_alive, write_json_atomic
 
 
@@ -72,9 +73,23 @@ def test_stop_flag_round_trip(tmp_path):
 def test_find_run_by_prefix_and_path(tmp_path):
     run = Run.create({"task": "task3", "preset": "improved"}, tmp_path)
     assert find_run(run.id[:12], tmp_path).path == run.path
-    assert find_run(str(run.path)).path == run.path
+    assert find_run(str(run.path), tmp_path).path == run.path
     with pytest.raises(LookupError):
         find_run("nope", tmp_path)
+
+
+def test_find_run_refuses_folders_outside_the_runs_folder_and_ambiguous_prefixes(tmp_path):
+    runs, outside = tmp_path / "runs", tmp_path / "victim"
+    outside.mkdir()
+    (outside / "config.json").write_text("{}")
+    first = Run.create({"task": "task1"}, runs)
+    Run.create({"task": "task1"}, runs)
+    for ref in (str(outside), "../victim", str(runs / ".."), ""):
+        with pytest.raises(NotFoundError):
+            find_run(ref, runs)
+    with pytest.raises(NotFoundError, match="give more of the id"):
+        find_run(first.id[:8], runs)
+    assert find_run(first.id, runs).path == first.path  # a full id is never ambiguous
 
 
 def test_write_json_atomic_replaces(tmp_path):

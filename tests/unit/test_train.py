@@ -2,11 +2,13 @@
 
 import json
 
+import keras
 import numpy as np
 import pytest
 
-from dae_core import train
+from dae_core import callbacks, train
 from dae_core.config import make_config
+from dae_core.errors import JobError
 from dae_core.models import encoder_of, load_model
 from dae_core.runs import Run
 
@@ -18,6 +20,20 @@ QUICK = dict(epochs=2, train_size=2000, batch_size=100)
 def task1_run(tmp_path_factory, data_dir):
     runs = tmp_path_factory.mktemp("runs")
     return train.train_config(make_config("task1", data_dir=str(data_dir), **QUICK), runs, verbose=False)
+
+
+def tensorboard_scalars(folder) -> dict[str, list[float]]:
+    """Tag -> values, by step, of the event files in ``folder`` (as TensorBoard reads them)."""
+    import tensorflow as tf
+
+    found = {}
+    for path in sorted(folder.glob("events.out.tfevents.*")):
+        for record in tf.data.TFRecordDataset(str(path)):
+            event = tf.compat.v1.Event.FromString(record.numpy())
+            for value in event.summary.value:
+                assert value.metadata.plugin_data.plugin_name == "scalars"
+                found.setdefault(value.tag, []).append(float(tf.make_ndarray(value.tensor)))
+    return found
 
 
 def epoch_losses(run):
@@ -33,6 +49,8 @@ def test_autoencoder_run_writes_its_files_and_learns(task1_run):
     losses = epoch_losses(task1_run)
     assert len(losses) == 2 and losses[1] < losses[0]
     assert task1_run.metrics("batch"), "progress inside epochs is recorded"
+    assert tensorboard_scalars(task1_run.path / "tensorboard" / "validation")["epoch_loss"] == \
+        pytest.approx([r["val_loss"] for r in task1_run.metrics("epoch")])
     test = status["test"]
     assert test["images"] == 10_000 and test["psnr_noisy"] == pytest.approx(9.4, abs=0.2)
 
@@ -91,21 +109,16 @@ def test_stop_request_ends_within_a_batch_and_keeps_the_model(data_dir, tmp_path
     config = make_config("task2", epochs=5, train_size=3000, batch_size=50, data_dir=str(data_dir))
     run = Run.create(config.to_dict(), tmp_path)
 
-    original = train.make_recorder
+    original = train.run_callbacks
 
-    def stopping_recorder(run_, epochs, steps, initial_epoch=0):
-        recorder = original(run_, epochs, steps, initial_epoch)
-        inner = recorder.on_train_batch_end
+    def with_a_stop_click(run_, *args):
+        # As the dashboard's Stop button would, mid-epoch: at the 10th batch of epoch 2.
+        click = keras.callbacks.LambdaCallback(on_train_batch_begin=lambda batch, logs=None: (
+            batch == 9 and click.model.optimizer.iterations.numpy() > 60 and run_.request_stop()))
+        return [click, *original(run_, *args)]
 
-        def on_batch(batch, logs=None):
-            if batch == 9 and recorder.epoch_number() == 2:
-                run_.request_stop()  # as the dashboard's Stop button would, mid-epoch
-            inner(batch, logs)
-        recorder.on_train_batch_end = on_batch
-        return recorder
-
-    monkeypatch.setattr(train, "make_recorder", stopping_recorder)
-    monkeypatch.setattr(train, "BATCH_RECORD_EVERY_S", 0.0)  # record every batch, to see where it ended
+    monkeypatch.setattr(train, "run_callbacks", with_a_stop_click)
+    monkeypatch.setattr(callbacks, "BATCH_RECORD_EVERY_S", 0.0)  # record every batch, to see where it ended
     status = train.train_run(run, verbose=False)
     assert status["state"] == "stopped" and status["epoch"] == 1
     last = run.metrics("epoch")[-1]
@@ -130,7 +143,7 @@ def test_resume_continues_from_the_last_checkpoint(data_dir, tmp_path):
 
 def test_missing_autoencoder_is_a_clear_error(tmp_path, data_dir):
     config = make_config("task3", encoder_from=str(tmp_path / "none.keras"), data_dir=str(data_dir))
-    with pytest.raises(FileNotFoundError, match="train task1 first"):
+    with pytest.raises(JobError, match="train task1 first"):
         train.train_config(config, tmp_path)
 
 

@@ -1,0 +1,29 @@
+"""The errors a user can fix: one family, each message saying what happened and what to do.
+
+Pages show any ``LabError`` with one helper (``dashboard.widgets``), the command line prints it
+and exits 2; anything else is a bug and is reported whole.
+"""
+
+
+class LabError(Exception):
+    """Something the user can put right; ``str(error)`` names the fix."""
+
+
+class DataError(LabError):
+    """A dataset is missing or damaged."""
+
+
+class ModelFileError(LabError):
+    """A model file or the models manifest is missing, damaged or of the wrong kind."""
+
+
+class ImageError(LabError):
+    """An upload or drawing that cannot be used."""
+
+
+class JobError(LabError):
+    """A training that cannot start, resume or stop as asked."""
+
+
+class NotFoundError(LabError, LookupError):
+    """A run or model reference that names nothing, or more than one thing."""
