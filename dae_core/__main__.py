@@ -190,6 +190,35 @@ def cmd_data(args) -> int:
     return 0
 
 
+def cmd_study(args) -> int:
+    """Run (or continue) a study, then print its summary and what it shows."""
+    from dae_core import studies
+
+    options = dict(seeds=args.seeds, epochs_scale=args.epochs_scale, data_dir=args.data_dir)
+    if args.budgets:
+        options["budgets"] = tuple(int(b) for b in args.budgets.split(","))
+    if args.arms:
+        options["arms"] = tuple(args.arms.split(","))
+    if args.steps_per_epoch:
+        options["steps_per_epoch"] = args.steps_per_epoch
+    study = studies.Study.open(studies.DESIGNS[args.name](**options), args.id, args.runs_dir)
+    if args.ray:
+        from dae_core import ray_executor
+
+        ray_executor.run_on_ray(study, args.ray)
+    elif not args.results_only and studies.run_locally(study):
+        print(f"study {study.path.name} stopped; run the same command to continue it.")
+        return 1
+    table = studies.results(study)
+    table.to_csv(study.path / "results.csv", index=False)
+    design = study.design()
+    if len(table):
+        print(studies.summary(table, design).to_string(index=False, float_format="%.4f"))
+        print("\n".join(studies.findings(table, design)))
+    print(f"written: {study.path / 'results.csv'}")
+    return 0
+
+
 def cmd_bench(args) -> int:
     from dae_core import bench
 
@@ -227,6 +256,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ship", help="copy a finished run's model into models/")
     p.add_argument("run")
     p.add_argument("--made-by", help="the command that trained it, for the manifest")
+    p = sub.add_parser("study", help="run or continue a study (many runs), then summarise it")
+    p.add_argument("name", choices=("label-efficiency",))
+    p.add_argument("--seeds", type=int, default=3, help="seeds per arm and setting")
+    p.add_argument("--budgets", help="label budgets, comma-separated (default 100,...,48000)")
+    p.add_argument("--arms", help="arms, comma-separated (default all)")
+    p.add_argument("--epochs-scale", type=float, default=1.0, help="scale every member's epochs")
+    p.add_argument("--steps-per-epoch", type=int, help="steps of 100 images per epoch (default 100)")
+    p.add_argument("--id", help="the study's folder name (default: its name)")
+    p.add_argument("--ray", metavar="ADDRESS", help="run the members on a Ray cluster ('auto' or host:port)")
+    p.add_argument("--results-only", action="store_true", help="summarise without training")
     p = sub.add_parser("data", help="where the datasets load from (--download: fetch them through Keras)")
     p.add_argument("--download", action="store_true")
     p = sub.add_parser("bench", help="training throughput and single-image denoise latency")
@@ -240,7 +279,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 COMMANDS = {"train": cmd_train, "resume": cmd_resume, "stop": cmd_stop, "runs": cmd_runs,
             "evaluate": cmd_evaluate, "compare": cmd_compare, "reproduce": cmd_reproduce,
-            "ship": cmd_ship, "data": cmd_data, "bench": cmd_bench}
+            "ship": cmd_ship, "study": cmd_study, "data": cmd_data, "bench": cmd_bench}
 
 
 def main(argv=None) -> int:

@@ -15,6 +15,7 @@ from dae_core.tasks import TASKS, VARIANTS, TaskSpec, task_spec
 
 PRESETS = ("seed", "improved")
 SCHEDULES = ("constant", "cosine")
+ENCODER_WEIGHTS = ("pretrained", "random")
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,11 @@ class TrainConfig:
     arch: str = "seed"  # a key of models.ARCHS
     train_size: int | None = None  # None: all 48,000
     encoder_from: str | None = None  # Task 1 model file; None: the shipped one of this preset
+    # "random": the same architecture with fresh weights (the control for what pretraining adds)
+    encoder_weights: str = "pretrained"
+    # Steps per epoch, the training images repeating as needed; None: one pass over them. A small
+    # training set then still trains for a fixed number of steps (a study's label budgets).
+    steps_per_epoch: int | None = None
     init_from: str | None = None  # a trained model file of this task and arch to continue from
     seed: int = 0
     data_dir: str | None = None
@@ -51,6 +57,11 @@ class TrainConfig:
             (self.arch in ("seed", "improved"), f"arch {self.arch!r} unknown"),
             (self.train_size is None or self.train_size >= 10,
              f"train_size must be at least 10, got {self.train_size}"),
+            (self.encoder_weights in ENCODER_WEIGHTS,
+             f"encoder_weights {self.encoder_weights!r} unknown; choose one of {ENCODER_WEIGHTS}"),
+            (self.steps_per_epoch is None or 1 <= self.steps_per_epoch <= 100_000,
+             f"steps_per_epoch must be 1-100000, got {self.steps_per_epoch}"),
+            (0 <= self.seed < 2**31, f"seed must be in [0, 2**31), got {self.seed}"),
         ]
         self.spec  # validates the task
         for ok, message in checks:
@@ -113,6 +124,7 @@ PRESET_VALUES = {
     "seed": {task: dict(_SEED) for task in TASKS},
     "improved": {
         "task1": dict(_IMPROVED),
+        "fashion_ae": dict(_IMPROVED),
         # Augmented epochs underfit (training accuracy below validation): the last quarter
         # trains on plain images, where the classifiers gain the most per epoch.
         "task2": dict(_IMPROVED, epochs=20, augment=True, clean_fraction=0.25, label_smoothing=0.1),

@@ -8,6 +8,7 @@ project, so that a fresh clone evaluates on exactly the images the figures were 
 
 from __future__ import annotations
 
+import functools
 import gzip
 import struct
 from dataclasses import dataclass
@@ -186,6 +187,12 @@ def load_dataset(name: str, data_dir: str | Path | None = None, *,
     ``data_dir`` (or ``$DAE_DATA_DIR``) is tried first, then Keras's cache and
     download. Training needs the full data; ``load_test_set`` falls back to the bundled test set.
     """
+    folder = data_dir or settings.data_dir()
+    return _load_dataset(name, str(folder) if folder else None, str(settings.keras_datasets_dir()), download)
+
+
+@functools.lru_cache(maxsize=2)  # a study's members, in one process, share one load per dataset
+def _load_dataset(name: str, data_dir: str | None, keras_dir: str, download: bool) -> Dataset:
     source, found, tried = _find(name, data_dir, download, ALL_PARTS)
     if found is not None:
         return _assemble(name, source, *found)

@@ -41,7 +41,7 @@ def check_config(config: TrainConfig) -> TrainConfig:
         start = _existing_file(config.init_from, "the model to continue from, {path}, does not exist. "
                                "Fix: pick another model or start from new weights.")
         config = dataclasses.replace(config, init_from=start)
-    if not config.spec.needs_autoencoder:
+    if not config.spec.needs_autoencoder or config.encoder_weights == "random":
         return config
     from dae_core.train import resolve_autoencoder  # deferred: it imports scipy/sklearn
 

@@ -46,7 +46,7 @@ def setup_device():
 
 def make_dataset(x: np.ndarray, y: np.ndarray | None, batch_size: int, *, shuffle: bool,
                  seed: int = 0, noise: noise_lib.NoiseConfig | None = None,
-                 augment: bool = False):
+                 augment: bool = False, repeat: bool = False):
     """A ``tf.data`` pipeline of (input, target) batches.
 
     ``y`` None means autoencoding: the target is the clean image. Noise and
@@ -80,6 +80,8 @@ def make_dataset(x: np.ndarray, y: np.ndarray | None, batch_size: int, *, shuffl
     ds = tf.data.Dataset.range(len(x))
     if shuffle:
         ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    if repeat:  # epochs of a fixed number of steps: a small set goes round as often as needed
+        ds = ds.repeat()
     ds = ds.batch(batch_size).map(gather, num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
 
@@ -102,10 +104,17 @@ def load_task_data(config: TrainConfig) -> dict:
 
 # --- models --------------------------------------------------------------------
 
-def resolve_autoencoder(config: TrainConfig) -> Path:
+def resolve_autoencoder(config: TrainConfig) -> Path | None:
+    """The autoencoder file the task starts from; None when it starts from random weights."""
+    if config.encoder_weights == "random":
+        return None
     if config.encoder_from:
         return Path(config.encoder_from)
     return catalog.shipped_model_path("task1", config.preset)
+
+
+def epoch_steps(config: TrainConfig, train_images: int) -> int:
+    return config.steps_per_epoch or -(-train_images // config.batch_size)
 
 
 def build_model(config: TrainConfig, steps_per_epoch: int):
@@ -115,12 +124,13 @@ def build_model(config: TrainConfig, steps_per_epoch: int):
     from dae_core import models
 
     arch = models.ARCHS[config.arch]
-    if config.task == "task1":
+    if config.is_autoencoder:
         model = models.build_autoencoder(arch)
     elif config.task == "task2":
         model = models.build_cnn_classifier(arch)
     else:
-        ae = models.load_model(resolve_autoencoder(config))
+        path = resolve_autoencoder(config)
+        ae = models.load_model(path) if path else models.build_autoencoder(arch)
         if config.task == "task3":
             model = models.build_transfer_classifier(ae, arch, trainable=True)
         else:
@@ -210,11 +220,12 @@ def _fit(run: Run, config: TrainConfig, resume: bool, verbose: bool) -> dict:
     run.set_status("running", device=device, started=time.time(), epoch=initial_epoch,
                    epochs=config.epochs, test=None, finished=None)  # a resumed run's old results go
     arrays = load_task_data(config)
-    steps = -(-len(arrays["x_train"]) // config.batch_size)
+    steps = epoch_steps(config, len(arrays["x_train"]))
     y = None if config.is_autoencoder else arrays["y_train"]
     augmenting = tf.Variable(True, trainable=False) if config.augment else False  # see CleanPhase
     train_ds = make_dataset(arrays["x_train"], y, config.batch_size, shuffle=True, seed=config.seed,
-                            noise=config.input_noise, augment=augmenting)
+                            noise=config.input_noise, augment=augmenting,
+                            repeat=config.steps_per_epoch is not None)
     val_ds = make_validation_dataset(arrays, config)
     with strategy.scope():
         if checkpoint:
@@ -224,6 +235,7 @@ def _fit(run: Run, config: TrainConfig, resume: bool, verbose: bool) -> dict:
             model = build_model(config, steps)
     run.clear_stop()
     model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, initial_epoch=initial_epoch,
+              steps_per_epoch=config.steps_per_epoch,
               callbacks=run_callbacks(run, config, steps, augmenting, verbose),
               shuffle=False, verbose=0)  # the pipeline shuffles
     stopped = run.stop_requested()
@@ -273,7 +285,7 @@ def train_config(config: TrainConfig, runs_dir=None, verbose: bool = True) -> Ru
     """Create a run for ``config`` and train it in this process."""
     if config.spec.needs_autoencoder:
         path = resolve_autoencoder(config)
-        if not path.exists():
+        if path and not path.exists():
             raise JobError(f"{config.task} starts from a Task 1 autoencoder, but {path} "
                                     "does not exist: train task1 first or pass --encoder-from.")
     run = Run.create(config.to_dict(), runs_dir)

@@ -53,7 +53,7 @@ def test_ship_lists_the_model_with_its_command(tiny_models, tmp_path, monkeypatc
     run.append_metric({"kind": "epoch", "epoch": 1, "loss": 0.5, "accuracy": 0.8, "partial": False})
     run.set_status("completed", test={"accuracy": 0.8})
     monkeypatch.setenv(settings.MODELS_DIR_ENV, str(tmp_path / "models"))
-    assert main(["ship", str(run.path), "--made-by", "python -m dae_core train task2"]) == 0
+    assert main(["ship", run.id, "--runs-dir", str(tmp_path), "--made-by", "python -m dae_core train task2"]) == 0
     (entry,) = catalog.shipped_models()
     assert (entry.name, entry.command, entry.test) == ("task2-seed", "python -m dae_core train task2",
                                                         {"accuracy": 0.8})

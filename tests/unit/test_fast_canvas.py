@@ -1,6 +1,6 @@
 """fast_canvas: the drawable canvas's bundle copied with its send delay lowered."""
 
-import fast_canvas
+from dashboard import fast_canvas
 
 
 def test_the_copy_differs_from_the_stock_bundle_only_in_the_send_delay(tmp_path):

@@ -1,0 +1,259 @@
+"""Studies: a named grid of ordinary runs (arms x settings x seeds) that answers one question.
+
+Each member is a run in the run store like any other (the Train page, ``runs``, ``resume`` and
+TensorBoard see it); the study's folder (``<runs>/studies/<id>/study.json``) lists which run is
+which member. Results are read from the members' own records, never typed in. Running the same
+command again continues a study: completed members are kept, an interrupted one resumes from its
+last epoch. Executors: this process, one member after another (``run_locally``), or a Ray
+cluster (``dae_core.ray_executor``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dae_core.config import TrainConfig, make_config
+from dae_core.durations import eta_seconds, format_duration
+from dae_core.errors import JobError, NotFoundError
+from dae_core.runs import Run, default_runs_dir, write_json_atomic
+
+PRETRAINED = "member:"  # an encoder_from naming another member: that member's model
+
+
+@dataclass(frozen=True)
+class Member:
+    """One run of a study: its arm, its settings (e.g. ``{"labels": 100}``) and its seed."""
+
+    key: str
+    arm: str
+    seed: int
+    config: dict  # a TrainConfig's fields; encoder_from may be "member:<key>"
+    setting: dict = field(default_factory=dict)
+
+    @property
+    def needs(self) -> str | None:
+        source = self.config.get("encoder_from") or ""
+        return source.removeprefix(PRETRAINED) if source.startswith(PRETRAINED) else None
+
+
+@dataclass(frozen=True)
+class Design:
+    """What a study runs: its members (prerequisites first), and what its results measure."""
+
+    name: str
+    question: str
+    members: tuple[Member, ...]
+    axis: str | None = None  # the setting the chart puts on its x axis
+    value: str = "accuracy"  # the members' test figure the study compares
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+# --- label efficiency ------------------------------------------------------------------
+
+LABEL_BUDGETS = (100, 300, 1000, 3000, 10_000, 48_000)
+LABEL_ARMS = ("scratch", "mnist-ae", "random-init", "fashion-ae")
+ARM_TITLES = {"scratch": "Task 2 CNN from scratch", "mnist-ae": "Task 3, MNIST autoencoder's encoder",
+              "random-init": "Task 3 architecture, random weights",
+              "fashion-ae": "Task 3, Fashion-MNIST autoencoder's encoder (no labels)"}
+STEP_BATCH = 100  # small budgets need small batches: 100 images are one batch
+STEPS_PER_EPOCH = 100
+
+
+def label_epochs(labels: int) -> int:
+    """Epochs of ``STEPS_PER_EPOCH`` steps for a budget: a fixed 1,000 steps up to 3,000 labels,
+    then more, so that the full set is seen about 8 times (4,000 steps of 100)."""
+    return 10 if labels <= 3000 else 20 if labels <= 10_000 else 40
+
+
+def _arm_config(arm: str, labels: int, seed: int, epochs: int, steps: int, data_dir) -> dict:
+    """The seed preset's model and optimiser, in epochs of ``steps`` batches of 100."""
+    task = "task2" if arm == "scratch" else "task3"
+    extra = {"random-init": dict(encoder_weights="random"),
+             "fashion-ae": dict(encoder_from=f"{PRETRAINED}pretrain")}.get(arm, {})
+    return make_config(task, "seed", epochs=epochs, batch_size=STEP_BATCH, steps_per_epoch=steps,
+                       train_size=None if labels >= 48_000 else labels, seed=seed, data_dir=data_dir,
+                       **extra).to_dict()
+
+
+def label_efficiency(seeds: int = 3, budgets=LABEL_BUDGETS, arms=LABEL_ARMS, epochs_scale: float = 1.0,
+                     steps_per_epoch: int = STEPS_PER_EPOCH, data_dir: str | None = None,
+                     pretrain_epochs: int = 20) -> Design:
+    """Test accuracy against labelled images, for four arms; the same subset for every arm at a
+    given seed. The Fashion-MNIST autoencoder is trained once, first, without labels."""
+    members = []
+    if "fashion-ae" in arms:
+        pretrain = make_config("fashion_ae", "seed", epochs=max(1, round(pretrain_epochs * epochs_scale)),
+                               data_dir=data_dir)
+        members.append(Member("pretrain", "pretrain", 0, pretrain.to_dict()))
+    for labels in budgets:
+        epochs = max(1, round(label_epochs(labels) * epochs_scale))
+        for seed in range(seeds):
+            for arm in arms:
+                members.append(Member(f"{arm}/labels={labels}/seed={seed}", arm, seed,
+                                      _arm_config(arm, labels, seed, epochs, steps_per_epoch, data_dir),
+                                      {"labels": labels}))
+    return Design("label-efficiency", "Does the autoencoder's encoder help when labels are few?",
+                  tuple(members), axis="labels")
+
+
+DESIGNS = {"label-efficiency": label_efficiency}
+
+
+# --- the study folder ---------------------------------------------------------------------
+
+class Study:
+    """A study's folder: its design and the run of each member; reads are fresh from disk."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+
+    @classmethod
+    def open(cls, design: Design, study_id: str | None = None, runs_dir=None) -> "Study":
+        """The study folder for ``design``, created on first use; refuses a folder whose
+        design differs (another grid under the same name)."""
+        root = Path(runs_dir or default_runs_dir())
+        study = cls(root / "studies" / (study_id or design.name))
+        if study.file.exists():
+            if study.read()["design"] != json.loads(json.dumps(design.to_dict())):
+                raise JobError(f"study {study.path.name!r} exists with other settings: run it as it "
+                               "was, or give this one another name with --id.")
+        else:
+            study.path.mkdir(parents=True, exist_ok=True)
+            write_json_atomic(study.file, {"design": design.to_dict(), "runs": {}, "created": time.time()})
+        return study
+
+    @property
+    def file(self) -> Path:
+        return self.path / "study.json"
+
+    @property
+    def runs_root(self) -> Path:
+        return self.path.parent.parent
+
+    def read(self) -> dict:
+        try:
+            return json.loads(self.file.read_text())
+        except (OSError, ValueError) as e:
+            raise NotFoundError(f"{self.file} is missing or damaged ({e}): run the study again.") from e
+
+    def design(self) -> Design:
+        d = self.read()["design"]
+        return Design(**{**d, "members": tuple(Member(**m) for m in d["members"])})
+
+    def run_of(self, key: str) -> Run | None:
+        run_id = self.read()["runs"].get(key)
+        return Run(self.runs_root / run_id) if run_id and (self.runs_root / run_id).is_dir() else None
+
+    def record(self, key: str, run: Run) -> None:
+        state = self.read()
+        state["runs"][key] = run.id
+        write_json_atomic(self.file, state)
+
+    def done(self, member: Member) -> bool:
+        run = self.run_of(member.key)
+        return run is not None and run.status().get("state") == "completed"
+
+
+def member_config(study: Study, member: Member) -> TrainConfig:
+    """The member's config, a prerequisite member's model filled in where it names one."""
+    values = dict(member.config)
+    if member.needs:
+        source = study.run_of(member.needs)
+        if source is None or not source.model_path.exists():
+            raise JobError(f"member {member.key} needs {member.needs}, which has not finished.")
+        values["encoder_from"] = str(source.model_path)
+    return TrainConfig.from_dict(values)
+
+
+def run_locally(study: Study, verbose: bool = True, on_member=None) -> list[Member]:
+    """Train the members not yet completed, one after another in this process (TensorFlow and
+    the data load once); returns those still not completed (after a stop request)."""
+    from dae_core import train
+
+    todo = [m for m in study.design().members if not study.done(m)]
+    total, durations = len(study.design().members), []
+    for member in todo:
+        started = time.time()
+        state = _run_member(study, member, train, verbose)
+        if state != "completed":
+            return [m for m in todo if not study.done(m)]
+        durations.append(time.time() - started)
+        remaining = len([m for m in todo if not study.done(m)])
+        if verbose:
+            print(f"[study {study.path.name}] {total - remaining}/{total} members done · "
+                  f"ETA {format_duration(eta_seconds(durations, remaining))}", flush=True)
+        if on_member:
+            on_member(member)
+    return []
+
+
+def _run_member(study: Study, member: Member, train, verbose: bool) -> str:
+    import keras
+
+    run = study.run_of(member.key)
+    resumable = run is not None and run.state() in ("failed", "stopped") and run.latest_checkpoint()
+    if not resumable:
+        run = Run.create(member_config(study, member).to_dict(), study.runs_root)
+        study.record(member.key, run)
+    keras.backend.clear_session()  # each member builds its models afresh
+    return train.train_run(run, resume=bool(resumable), verbose=verbose)["state"]
+
+
+# --- results ---------------------------------------------------------------------------
+
+def results(study: Study):
+    """One row per completed member: key, arm, its settings, seed, test figures, run id."""
+    import pandas as pd
+
+    rows = []
+    design = study.design()
+    for member in design.members:
+        run = study.run_of(member.key)
+        status = run.status() if run else {}
+        if status.get("state") != "completed" or member.arm == "pretrain":
+            continue
+        test = status.get("test", {})
+        rows.append({"key": member.key, "arm": member.arm, **member.setting, "seed": member.seed,
+                     **{k: v for k, v in test.items() if isinstance(v, (int, float))}, "run": run.id})
+    return pd.DataFrame(rows)
+
+
+# Pairs worth testing, and what each pair asks, in plain words.
+QUESTIONS = (("mnist-ae", "scratch", "does the MNIST encoder beat a CNN from scratch?"),
+             ("random-init", "scratch", "does the Task 3 architecture alone beat the Task 2 CNN?"),
+             ("mnist-ae", "random-init", "does MNIST pretraining beat the same model from random weights?"),
+             ("fashion-ae", "random-init", "does in-domain pretraining (no labels) beat random weights?"))
+
+
+def summary(table, design: Design):
+    """Mean and 95% interval of the study's value per arm (and axis setting)."""
+    from dae_core import stats
+
+    by = ["arm"] + ([design.axis] if design.axis else [])
+    return stats.summarise(table, by, design.value)
+
+
+def findings(table, design: Design) -> list[str]:
+    """Sentences on each question the study's arms can answer, per axis setting, from paired
+    tests over seeds (a member without its pair at the same seed is left out)."""
+    from dae_core import stats
+
+    sentences = []
+    groups = table.groupby(design.axis) if design.axis else [(None, table)]
+    for a, b, question in QUESTIONS:
+        if not {a, b} <= set(table.get("arm", ())):
+            continue
+        for setting, rows in groups:
+            by_seed = rows.pivot_table(index="seed", columns="arm", values=design.value).dropna()
+            if a not in by_seed or b not in by_seed:
+                continue
+            test = stats.paired_test(by_seed[a], by_seed[b])
+            where = f"With {int(setting):,} labels, " if design.axis else ""
+            sentences.append(f"{where}{question} {stats.verdict(test, a, b)}")
+    return sentences
