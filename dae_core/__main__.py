@@ -191,7 +191,33 @@ def cmd_data(args) -> int:
 
 
 def cmd_study(args) -> int:
-    """Run (or continue) a study, then print its summary and what it shows."""
+    """Run (or continue) a study, print its summary and what it shows; --ship keeps its results."""
+    from dae_core import studies
+
+    started = time.time()
+    if args.name == "robustness":
+        folder, table, notes = _robustness_study(args)
+    else:
+        study = _training_study(args)
+        if study is None:
+            return 1
+        folder, table = study.path, studies.results(study)
+        design = study.design()
+        notes = studies.findings(table, design) if len(table) else []
+        if len(table):
+            print(studies.summary(table, design).to_string(index=False, float_format="%.4f"))
+    folder.mkdir(parents=True, exist_ok=True)
+    table.to_csv(folder / "results.csv", index=False)
+    print("\n".join(notes))
+    print(f"written: {folder / 'results.csv'}")
+    if args.ship:
+        seconds = time.time() - started if args.name == "robustness" else studies.training_seconds(study)
+        print(f"shipped: {studies.ship(folder, args.name, _command_line(), seconds)}")
+    return 0
+
+
+def _training_study(args):
+    """The study folder after running what is left of it; None when it stopped early."""
     from dae_core import studies
 
     options = dict(seeds=args.seeds, epochs_scale=args.epochs_scale, data_dir=args.data_dir)
@@ -205,18 +231,29 @@ def cmd_study(args) -> int:
     if args.ray:
         from dae_core import ray_executor
 
-        ray_executor.run_on_ray(study, args.ray)
-    elif not args.results_only and studies.run_locally(study):
-        print(f"study {study.path.name} stopped; run the same command to continue it.")
-        return 1
-    table = studies.results(study)
-    table.to_csv(study.path / "results.csv", index=False)
-    design = study.design()
-    if len(table):
-        print(studies.summary(table, design).to_string(index=False, float_format="%.4f"))
-        print("\n".join(studies.findings(table, design)))
-    print(f"written: {study.path / 'results.csv'}")
-    return 0
+        left = ray_executor.run_on_ray(study, args.ray)
+    else:
+        left = [] if args.results_only else studies.run_locally(study)
+    if left:
+        print(f"study {study.path.name}: {len(left)} members left; run the same command to continue it.")
+        return None
+    return study
+
+
+def _robustness_study(args):
+    """Each shipped (or named) classifier's accuracy under noise: (folder, table, notes)."""
+    from dae_core import robustness
+    from dae_core.models import load_model
+
+    names = args.models.split(",") if args.models else [
+        e.name for e in catalog.shipped_models() if e.task in ("task2", "task3")]
+    models = {name: load_model(resolve_model(name, args.runs_dir).path) for name in names}
+    test = data.load_test_set("fashion-mnist", args.data_dir, download=True)
+    table = robustness.robustness_table(models, test.x, test.y)
+    print(table.pivot_table(index=["noise", "level"], columns="model", values="accuracy")
+          .to_string(float_format="%.4f"))
+    folder = Path(args.runs_dir or settings.runs_dir()) / "studies" / (args.id or "robustness")
+    return folder, table, robustness.findings(table)
 
 
 def cmd_bench(args) -> int:
@@ -257,7 +294,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run")
     p.add_argument("--made-by", help="the command that trained it, for the manifest")
     p = sub.add_parser("study", help="run or continue a study (many runs), then summarise it")
-    p.add_argument("name", choices=("label-efficiency",))
+    p.add_argument("name", choices=("label-efficiency", "robustness"))
     p.add_argument("--seeds", type=int, default=3, help="seeds per arm and setting")
     p.add_argument("--budgets", help="label budgets, comma-separated (default 100,...,48000)")
     p.add_argument("--arms", help="arms, comma-separated (default all)")
@@ -266,6 +303,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--id", help="the study's folder name (default: its name)")
     p.add_argument("--ray", metavar="ADDRESS", help="run the members on a Ray cluster ('auto' or host:port)")
     p.add_argument("--results-only", action="store_true", help="summarise without training")
+    p.add_argument("--models", help="robustness: the classifiers, comma-separated (default: the shipped)")
+    p.add_argument("--ship", action="store_true", help="keep the results in studies/ (shipped with the project)")
     p = sub.add_parser("data", help="where the datasets load from (--download: fetch them through Keras)")
     p.add_argument("--download", action="store_true")
     p = sub.add_parser("bench", help="training throughput and single-image denoise latency")

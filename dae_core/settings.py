@@ -12,6 +12,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR_ENV = "DAE_DATA_DIR"  # a folder holding mnist/ and fashion-mnist/ (IDX .gz or .npz)
 RUNS_DIR_ENV = "DAE_RUNS_DIR"  # one folder per training run
 MODELS_DIR_ENV = "DAE_MODELS_DIR"  # the shipped models and their manifest.json
+STUDIES_DIR_ENV = "DAE_STUDIES_DIR"  # the shipped studies' results
 
 
 def data_dir() -> Path | None:
@@ -26,6 +27,10 @@ def runs_dir() -> Path:
 
 def models_dir() -> Path:
     return Path(os.environ.get(MODELS_DIR_ENV) or PROJECT_ROOT / "models")
+
+
+def studies_dir() -> Path:
+    return Path(os.environ.get(STUDIES_DIR_ENV) or PROJECT_ROOT / "studies")
 
 
 def keras_datasets_dir() -> Path:

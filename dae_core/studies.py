@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dae_core import settings
 from dae_core.config import TrainConfig, make_config
 from dae_core.durations import eta_seconds, format_duration
 from dae_core.errors import JobError, NotFoundError
@@ -203,6 +205,22 @@ def _run_member(study: Study, member: Member, train, verbose: bool) -> str:
         study.record(member.key, run)
     keras.backend.clear_session()  # each member builds its models afresh
     return train.train_run(run, resume=bool(resumable), verbose=verbose)["state"]
+
+
+def training_seconds(study: Study) -> float:
+    """The members' training time in all, from their own epoch records."""
+    runs = [study.run_of(m.key) for m in study.design().members]
+    return sum(r.get("seconds", 0.0) for run in runs if run for r in run.metrics("epoch"))
+
+
+def ship(folder: Path, name: str, command: str, seconds: float) -> Path:
+    """Copy a study's results into the shipped studies folder, with how they were made."""
+    target = settings.studies_dir() / name
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(folder / "results.csv", target / "results.csv")
+    write_json_atomic(target / "about.json", {"command": command, "seconds": round(seconds),
+                                              "finished": time.strftime("%Y-%m-%d")})
+    return target
 
 
 # --- results ---------------------------------------------------------------------------

@@ -165,7 +165,7 @@ def test_clean_phase_augments_only_the_first_epochs(epochs, fraction, augmented)
 
     config = make_config("task2", "improved", epochs=epochs, clean_fraction=fraction)
     switch, seen = tf.Variable(False), []
-    callback = train.clean_phase(switch, config)
+    callback = callbacks.CleanPhase(switch, config.augmented_epochs)
     for epoch in range(epochs):
         callback.on_epoch_begin(epoch)
         seen.append(bool(switch.numpy()))
