@@ -1,13 +1,20 @@
-"""DAE Lab: page set-up, navigation over pages/, and a small status in the sidebar."""
+"""DAE Lab: page set-up, navigation over pages/, and a small status in the sidebar.
+
+Imports no TensorFlow: the Overview is drawn without it, while it loads in the background.
+"""
+
+from pathlib import Path
 
 import streamlit as st
 
 from dae_core import catalog
-from dae_core.status import device_description
-from page_support import keep_tensorflow_kernels
+from dae_core.errors import LabError
+from dashboard import runtime
 
-keep_tensorflow_kernels()
-st.set_page_config(page_title="DAE Lab", page_icon=":material/blur_on:", layout="wide")
+ICON = Path(__file__).parent / "dashboard" / "static" / "icon.png"  # served by the app itself
+
+runtime.keep_keras_session()
+st.set_page_config(page_title="DAE Lab", page_icon=ICON, layout="wide")
 
 page = st.navigation([
     st.Page("pages/overview.py", title="Overview", icon=":material/home:", default=True),
@@ -17,12 +24,24 @@ page = st.navigation([
     st.Page("pages/garment.py", title="Garment", icon=":material/checkroom:"),
 ])
 
+
+def show_device(waiting: bool) -> None:
+    """The device once TensorFlow has loaded; ``waiting`` (polled): rerun the app once it has."""
+    device = runtime.device()
+    if waiting and device:
+        st.rerun()  # the whole app, once: a fragment's polling stops only so
+    st.caption(f"Device: {device or 'detecting…'}")
+
+
 with st.sidebar:
-    # Before any page loads a model: this also keeps the dashboard from taking all GPU memory.
-    st.caption(f"Device: {device_description()}")
+    waiting = runtime.device() is None
+    st.fragment(show_device, run_every=3.0 if waiting else None)(waiting)
     try:
         st.caption(f"Models: {len(catalog.all_models())}")
-    except ValueError as e:  # a damaged manifest; the page shows the fix too
+    except LabError as e:  # a damaged manifest; the page shows the fix too
         st.caption(f"Models: unreadable ({e})")
 
-page.run()
+try:
+    page.run()
+finally:  # after the page: its first drawing does not share the CPU with the import
+    runtime.start_tensorflow()

@@ -85,7 +85,7 @@ def _arm_config(arm: str, labels: int, seed: int, epochs: int, steps: int, data_
 
 def label_efficiency(seeds: int = 3, budgets=LABEL_BUDGETS, arms=LABEL_ARMS, epochs_scale: float = 1.0,
                      steps_per_epoch: int = STEPS_PER_EPOCH, data_dir: str | None = None,
-                     pretrain_epochs: int = 20) -> Design:
+                     pretrain_epochs: int = 10) -> Design:
     """Test accuracy against labelled images, for four arms; the same subset for every arm at a
     given seed. The Fashion-MNIST autoencoder is trained once, first, without labels."""
     members = []

@@ -1,54 +1,26 @@
 """Denoise: a digit drawn, uploaded or picked, brought to MNIST form, noised and cleaned."""
 
-import base64
-import io
-
 import numpy as np
 import streamlit as st
-from PIL import Image
 
 from dae_core import catalog, evaluate, imaging, plots
 from dae_core.noise import LEVEL_LIMITS, LEVEL_NAMES, NOISE_KINDS, NoiseConfig, add_noise
-from fast_canvas import st_canvas
-from page_support import load_predictor, load_test_set, run_through_app
+from dashboard import runtime
+from dashboard.fast_canvas import st_canvas
+from dashboard.loaders import BY_FILE, load_predictor, load_test_set
+from dashboard.widgets import guarded, pick_model, show_image, uploaded_image
 
-run_through_app()
+runtime.run_through_app()
 
 SOURCES = ("Draw", "Upload", "MNIST test digit")
 GALLERY_SIZE = 10
 CHART_IMAGES = 300  # enough for a steady mean PSNR, a second or two on a CPU
 
 
-@st.cache_data(max_entries=8, show_spinner="Measuring PSNR on test digits…")
-def psnr_table(path: str, mtime: float | None):
+@st.cache_data(max_entries=8, show_spinner="Measuring PSNR on test digits…", hash_funcs=BY_FILE)
+def psnr_table(entry: catalog.ModelEntry):
     x_test = load_test_set("mnist").x
-    return evaluate.denoise_table(load_predictor(path, mtime), x_test[:CHART_IMAGES])
-
-
-def pick_model(column) -> tuple | None:
-    """(predictor, (path, mtime)) of the Task 1 model chosen in ``column``; None after saying
-    what to do, at full width."""
-    try:
-        entries = catalog.all_models(task="task1")
-    except ValueError as e:  # a damaged manifest; the message names the fix
-        st.error(str(e))
-        return None
-    if not entries:
-        st.warning("No denoising (task1) model found. Fix: restore the shipped models with "
-                   "`git checkout models/`, or train one on the Train page "
-                   "(or `python -m dae_core train task1`).")
-        return None
-    labels = [e.label for e in entries]  # shipped ones first
-    with column:
-        entry = entries[labels.index(st.selectbox("Model", labels, key="denoise_model"))]
-        if "noise_kind" in entry.config:
-            st.caption(f"Trained on {entry.config['noise_kind']} noise, level {entry.config['noise_level']}.")
-    file = (str(entry.path), entry.path.stat().st_mtime if entry.path.exists() else None)
-    try:
-        return load_predictor(*file), file
-    except (FileNotFoundError, ValueError) as e:  # missing or damaged file; says what to do
-        st.error(str(e))
-        return None
+    return evaluate.denoise_table(load_predictor(entry), x_test[:CHART_IMAGES])
 
 
 def pick_noise(kind_column, level_column) -> NoiseConfig:
@@ -63,33 +35,16 @@ def pick_noise(kind_column, level_column) -> NoiseConfig:
 def clean_digit(x_test: np.ndarray) -> np.ndarray | None:
     """The (28, 28) digit to denoise, in MNIST form; None while there is none."""
     source = st.radio("Digit", SOURCES, horizontal=True, key="denoise_source")
-    try:
-        if source == "Draw":
-            st.space("small")  # room for the canvas's toolbar, which floats above it on hover
-            drawn = st_canvas(stroke_width=18, stroke_color="#FFFFFF", background_color="#000000",
-                              width=280, height=280, return_image_data=True, key="denoise_canvas")
-            st.caption("Draw one digit, large, in the middle.")
-            return imaging.canvas_to_mnist(drawn.image_data)
-        if source == "Upload":
-            upload = st.file_uploader("A picture of one digit", key="denoise_upload")
-            if upload is None:
-                return None
-            digit, note = imaging.prepare_upload(upload.getvalue(), "mnist")
-            if note:
-                st.info(note)
-            return digit
-    except imaging.ImageError as e:  # a bad upload: one message, the rest of the page goes on
-        st.error(str(e))
-        return None
+    if source == "Draw":
+        st.space("small")  # room for the canvas's toolbar, which floats above it on hover
+        drawn = st_canvas(stroke_width=18, stroke_color="#FFFFFF", background_color="#000000",
+                          width=280, height=280, return_image_data=True, key="denoise_canvas")
+        st.caption("Draw one digit, large, in the middle.")
+        return imaging.canvas_to_mnist(drawn.image_data)
+    if source == "Upload":
+        return uploaded_image("A picture of one digit", "denoise_upload", "mnist")
     index = st.number_input("Test digit", 0, len(x_test) - 1, 0, key="denoise_digit_index")
     return x_test[index, ..., 0]
-
-
-def show_image(column, img: np.ndarray, caption: str) -> None:
-    # A PNG (lossless: sharp squares) as a data URL: drawn without fetching it from the server.
-    buffer = io.BytesIO()
-    Image.fromarray(imaging.to_display(img)).save(buffer, format="PNG")
-    column.image(f"data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode()}", caption=caption)
 
 
 def show_denoising(predictor, clean: np.ndarray, noise: NoiseConfig, seed: int) -> None:
@@ -99,11 +54,11 @@ def show_denoising(predictor, clean: np.ndarray, noise: NoiseConfig, seed: int) 
     psnr = [float(evaluate.psnr(clean, x)[0]) for x in (noisy, denoised)]
     ssim = [float(evaluate.ssim(clean, x)[0]) for x in (noisy, denoised)]
     original, before, after = st.columns(3)
-    show_image(original, clean, "MNIST form")
-    show_image(before, noisy, "Noisy")
+    show_image(clean, "MNIST form", original)
+    show_image(noisy, "Noisy", before)
     before.metric("PSNR noisy", f"{psnr[0]:.2f} dB")
     before.metric("SSIM noisy", f"{ssim[0]:.3f}")
-    show_image(after, denoised, "Denoised")
+    show_image(denoised, "Denoised", after)
     after.metric("PSNR denoised", f"{psnr[1]:.2f} dB", f"{psnr[1] - psnr[0]:+.2f} dB")
     after.metric("SSIM denoised", f"{ssim[1]:.3f}", f"{ssim[1] - ssim[0]:+.3f}")
 
@@ -126,31 +81,38 @@ def denoise_one(predictor, x_test: np.ndarray, noise: NoiseConfig) -> None:
 
 def show_gallery(predictor, x_test: np.ndarray, noise: NoiseConfig) -> None:
     if st.button("Reshuffle", key="denoise_reshuffle"):
-        st.session_state.denoise_gallery_draw = st.session_state.get("denoise_gallery_draw", 0) + 1
-    rng = np.random.default_rng(st.session_state.get("denoise_gallery_draw", 0))
+        st.session_state.denoise_shuffle = st.session_state.get("denoise_shuffle", 0) + 1
+    rng = np.random.default_rng(st.session_state.get("denoise_shuffle", 0))
     noisy = add_noise(x_test[rng.choice(len(x_test), GALLERY_SIZE, replace=False)], noise, rng)
     st.image(imaging.tile_rows([noisy, predictor(noisy)]), width="stretch", output_format="PNG",
              caption=f"Random test digits with {noise.label()}: noisy above, denoised below")
+
+
+def show_page() -> None:
+    model_column, kind_column, level_column = st.columns(3)
+    with model_column:
+        entry = pick_model("task1", "Model", "denoise_model")
+        if entry is None:
+            return
+        if "noise_kind" in entry.config:
+            st.caption(f"Trained on {entry.config['noise_kind']} noise, level {entry.config['noise_level']}.")
+    predictor = load_predictor(entry)
+    test = load_test_set("mnist")
+    noise = pick_noise(kind_column, level_column)
+    denoise_one(predictor, test.x, noise)
+
+    st.subheader("Test digits")
+    st.caption(f"From {test.source}.")
+    show_gallery(predictor, test.x, noise)
+
+    st.subheader("PSNR against noise level")
+    st.caption(f"Mean over the first {CHART_IMAGES} test digits, for each noise type.")
+    st.plotly_chart(plots.psnr_vs_level(psnr_table(entry)), key="denoise_psnr_chart")
 
 
 st.title("Denoise a digit")
 st.caption("Draw or upload a digit: it is brought to MNIST form the way MNIST itself was made "
            "(white on black, scaled to fit 20 x 20, centred by its mass in 28 x 28), then "
            "noised and cleaned by a Task 1 autoencoder.")
-model_column, kind_column, level_column = st.columns(3)
-chosen = pick_model(model_column)
-if chosen is None:
-    st.stop()
-predictor, model_file = chosen
-test = load_test_set("mnist")
-x_test, source = test.x, test.source
-noise = pick_noise(kind_column, level_column)
-denoise_one(predictor, x_test, noise)
-
-st.subheader("Test digits")
-st.caption(f"From {source}.")
-show_gallery(predictor, x_test, noise)
-
-st.subheader("PSNR against noise level")
-st.caption(f"Mean over the first {CHART_IMAGES} test digits, for each noise type.")
-st.plotly_chart(plots.psnr_vs_level(psnr_table(*model_file)), key="denoise_psnr_chart")
+with guarded():
+    show_page()

@@ -1,13 +1,14 @@
-"""Overview: what the app does, where to click, what it has loaded and from where."""
+"""Overview: what the app does, where to click, what it has loaded and from where.
+Needs no TensorFlow, so that it is drawn while TensorFlow loads."""
 
 import streamlit as st
 
-from dae_core import catalog, status
-from dae_core.config import TASK_TITLES
-from dae_core.runs import default_runs_dir, list_runs
-from page_support import run_through_app
+from dae_core import catalog, environment, runs, settings
+from dae_core.tasks import task_title
+from dashboard import runtime
+from dashboard.widgets import guarded
 
-run_through_app()
+runtime.run_through_app()
 
 LINKS = [  # (page, label, icon, what it is for)
     ("pages/train.py", "Train", ":material/model_training:",
@@ -31,18 +32,18 @@ def show_links() -> None:
 
 def show_sources(entries: list[catalog.ModelEntry]) -> None:
     shipped = sum(e.source == "shipped" for e in entries)
-    running = sum(run.is_active() for run in list_runs())
-    lines = [f"**Device:** {status.device_description()}",
-             f"**Models:** {shipped} shipped from `{catalog.default_models_dir()}`, "
-             f"{len(entries) - shipped} finished runs from `{default_runs_dir()}`"
+    running = sum(summary.state in runs.ACTIVE_STATES for summary in runs.run_summaries())
+    lines = [f"**Device:** {runtime.device() or 'detecting… (TensorFlow is loading)'}",
+             f"**Models:** {shipped} shipped from `{settings.models_dir()}`, "
+             f"{len(entries) - shipped} finished runs from `{settings.runs_dir()}`"
              + (f" ({running} training now)" if running else "")]
-    lines += [f"**{name}:** {where}" for name, where in status.dataset_sources().items()]
+    lines += [f"**{name}:** {where}" for name, where in environment.dataset_sources().items()]
     st.markdown("\n".join(f"- {line}" for line in lines))
 
 
 def show_card(entry: catalog.ModelEntry) -> None:
     with st.container(border=True):
-        st.markdown(f"**{entry.name}**  \n{TASK_TITLES.get(entry.task, entry.task)}")
+        st.markdown(f"**{entry.name}**  \n{task_title(entry.task)}")
         epochs = len(entry.history)
         trained = f"{epochs} epoch{'' if epochs == 1 else 's'}"
         if entry.config.get("init_from"):  # a run continued from a trained model
@@ -66,6 +67,16 @@ def show_card(entry: catalog.ModelEntry) -> None:
             st.caption(f"on {test['images']:,} test images{detail}")
 
 
+def show_models(entries: list[catalog.ModelEntry]) -> None:
+    if not entries:
+        st.warning(f"No models yet. Fix: {catalog.RESTORE_HINT}, or train one on the Train page "
+                   "(or `python -m dae_core reproduce --ship`).")
+    for start in range(0, len(entries), CARDS_PER_ROW):
+        for column, entry in zip(st.columns(CARDS_PER_ROW), entries[start:start + CARDS_PER_ROW]):
+            with column:
+                show_card(entry)
+
+
 st.title("DAE Lab")
 st.markdown(
     "Denoising autoencoders and transfer learning on MNIST digits and Fashion-MNIST garments. "
@@ -73,21 +84,9 @@ st.markdown(
     "**CNN classifier** (Task 2), the autoencoder's **encoder fine-tuned** as a classifier "
     "(Task 3), and the two compared (Task 4). Pick a page:")
 show_links()
-
-try:
+with guarded():
     entries = catalog.all_models()
-except ValueError as e:  # a damaged manifest or run folder; the message names the fix
-    st.error(str(e))
-    st.stop()
-
-st.subheader("What is loaded")
-show_sources(entries)
-
-st.subheader("Models")
-if not entries:
-    st.warning("No models yet. Fix: restore the shipped ones with `git checkout models/`, or train "
-               "one on the Train page (or `python -m dae_core reproduce --ship`).")
-for start in range(0, len(entries), CARDS_PER_ROW):
-    for column, entry in zip(st.columns(CARDS_PER_ROW), entries[start:start + CARDS_PER_ROW]):
-        with column:
-            show_card(entry)
+    st.subheader("What is loaded")
+    show_sources(entries)
+    st.subheader("Models")
+    show_models(entries)

@@ -1,6 +1,6 @@
 """How fast the dashboard feels, measured in a real Chromium (a benchmark, not a test).
 
-    python scripts/measure_ui.py [--strokes 10] [--uploads 5]
+    python -m scripts.measure_ui [--strokes 10] [--uploads 5] [--cold-only]   (from the project folder)
 
 Prints: seconds from launching `streamlit run app.py` to the first page fully drawn (cold);
 milliseconds from releasing the mouse after a canvas stroke, and from choosing a file to upload,
@@ -14,28 +14,23 @@ from __future__ import annotations
 import argparse
 import io
 import os
-import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "e2e")]
-
 import numpy as np
-from e2e_helpers import VIEWPORT, draw_stroke, wait_for_app, wait_for_image_change
 from PIL import Image
 from playwright.sync_api import sync_playwright
 
-from dae_core import catalog
+try:
+    from dae_core import catalog, data, settings
+    from dashboard.browser import (CHROMIUM, CHROMIUM_ARGS, VIEWPORT, draw_stroke, free_port, start_app,
+                                   stop, wait_for_app, wait_for_image_change, wait_healthy)
+except ModuleNotFoundError as e:  # run as a file: the project folder is not on the path
+    raise SystemExit(f"{e}: run it from the project folder as `python -m scripts.measure_ui`") from None
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 PAGES = ["", "train", "denoise", "compare", "garment"]
 
 # Marks, in the page's own clock: the mouse released / a file chosen (capture phase, so the
@@ -62,28 +57,6 @@ WATCH = """() => {
   };
   tick();
 }"""
-
-
-def start_server(port: int, env: dict, log) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port",
-         str(port), "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
-
-
-def wait_healthy(url: str, proc: subprocess.Popen, timeout_s: float = 180) -> None:
-    deadline = time.time() + timeout_s
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"streamlit exited with code {proc.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=5) as r:
-                if r.read() == b"ok":
-                    return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit(f"streamlit did not become healthy within {timeout_s:.0f} s")
 
 
 def tree_rss_mib(pid: int) -> float:
@@ -148,7 +121,7 @@ def spread(ms: list[float]) -> str:
 
 def measure_warm(page, url: str, proc: subprocess.Popen, strokes: int, uploads: int) -> list[tuple]:
     """Stroke and upload latencies on the Denoise page, then memory once every page was seen."""
-    digits = np.load(ROOT / "dae_core" / "sample_data" / "mnist-sample.npz")["x_test"]
+    digits = data.load_bundled("mnist")[0]
     page.goto(f"{url}/denoise")
     wait_for_app(page, timeout_s=300)
     timed_ms(page, stroke_action(99))  # warm-up: the first prediction traces the model
@@ -174,36 +147,33 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--strokes", type=int, default=10)
     parser.add_argument("--uploads", type=int, default=5)
+    parser.add_argument("--cold-only", action="store_true", help="only the two cold-start figures")
     args = parser.parse_args()
 
     models_dir = catalog.default_models_dir()
     if not {"task1", "task2", "task3"} <= {e.task for e in catalog.shipped_models(models_dir)}:
         raise SystemExit(f"{models_dir} lacks shipped task1/task2/task3 models: set DAE_MODELS_DIR")
     runs_dir = Path(tempfile.mkdtemp(prefix="measure-ui-runs-"))
-    env = {**os.environ, "DAE_RUNS_DIR": str(runs_dir), "DAE_MODELS_DIR": str(models_dir),
+    env = {**os.environ, settings.RUNS_DIR_ENV: str(runs_dir), settings.MODELS_DIR_ENV: str(models_dir),
            "TF_CPP_MIN_LOG_LEVEL": "2"}
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        url = f"http://127.0.0.1:{s.getsockname()[1]}"
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
     with open(runs_dir / "streamlit.log", "w") as log, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)  # before the clock
         page = browser.new_page(viewport=VIEWPORT)
         page.set_default_timeout(120_000)
         started = time.perf_counter()
-        proc = start_server(int(url.rsplit(":", 1)[1]), env, log)
+        proc = start_app(port, env, log)
         try:
-            wait_healthy(url, proc)
+            wait_healthy(url, proc, timeout_s=180)
             results = [("server healthy after launch (cold)", f"{time.perf_counter() - started:.1f} s")]
             page.goto(url)
             wait_for_app(page, timeout_s=300)
             results.append(("first page drawn after launch (cold)", f"{time.perf_counter() - started:.1f} s"))
-            results += measure_warm(page, url, proc, args.strokes, args.uploads)
+            if not args.cold_only:
+                results += measure_warm(page, url, proc, args.strokes, args.uploads)
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop(proc)
             browser.close()
     width = max(len(name) for name, _ in results)
     print(f"models: {models_dir}  |  CPUs: {os.cpu_count()}  |  load average: "

@@ -1,36 +1,94 @@
-"""The entry point: navigation over every page, and the sidebar status."""
+"""The entry point: navigation over every page, the sidebar status, the process settings
+(TensorFlow loaded in the background, the Keras session kept), and errors a user can fix."""
 
+import subprocess
+import sys
 from pathlib import Path
 
+import keras
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dae_core.status import device_description
+from dae_core import environment
+from dashboard import runtime
 
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
+ROOT = Path(__file__).resolve().parents[2]
+APP = str(ROOT / "app.py")
 PAGES = ("pages/overview.py", "pages/train.py", "pages/denoise.py", "pages/compare.py",
          "pages/garment.py")
 
 
+def open_app(page: str | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=180)
+    if page:
+        at.switch_page(page)
+    return at.run()
+
+
 def test_the_sidebar_shows_the_device_and_the_model_count(models_dir):
-    at = AppTest.from_file(APP, default_timeout=180).run()
+    runtime.wait_for_tensorflow()
+    at = open_app()
     assert not at.exception
     captions = [c.value for c in at.sidebar.caption]
-    assert captions == [f"Device: {device_description()}", "Models: 3"]
+    assert captions == [f"Device: {environment.device_description()}", "Models: 3"]
+
+
+def test_until_tensorflow_has_loaded_the_device_is_being_detected(models_dir, monkeypatch):
+    monkeypatch.setattr(runtime, "device", lambda: None)
+    at = open_app()
+    assert not at.exception
+    assert at.sidebar.caption[0].value == "Device: detecting…"
+    assert "**Device:** detecting…" in " ".join(m.value for m in at.markdown)
 
 
 @pytest.mark.parametrize("page", PAGES)
 def test_every_page_opens(models_dir, page):
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.switch_page(page)
-    at.run()
+    at = open_app(page)
     assert not at.exception, at.exception
 
 
 def test_a_deep_link_still_runs_the_entry_point(models_dir):
     """On a fresh process Streamlit would run pages/overview.py alone (its old multipage
-    mode); page_support.run_through_app hands it back to app.py."""
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.switch_page("pages/overview.py")
-    at.run()
-    assert f"Device: {device_description()}" in [c.value for c in at.sidebar.caption]
+    mode); runtime.run_through_app hands it back to app.py."""
+    at = open_app("pages/overview.py")
+    assert any(c.value.startswith("Device: ") for c in at.sidebar.caption)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_a_damaged_manifest_is_one_error_naming_the_file_on_every_page(use_models, tmp_path, page):
+    manifest = use_models(tmp_path / "models") / "manifest.json"
+    manifest.parent.mkdir()
+    manifest.write_text("{not json")
+    at = open_app(page)
+    assert not at.exception, at.exception
+    assert len(at.error) == 1 and str(manifest) in at.error[0].value
+    assert "Fix:" in at.error[0].value
+
+
+def test_the_keras_session_is_kept_after_a_script_run(models_dir, monkeypatch):
+    """Streamlit clears it after each run once keras is imported (as it is here), which
+    empties TensorFlow's kernel cache: the next model call would be 30-60 times slower."""
+    cleared = []
+    monkeypatch.setattr(keras.backend, "clear_session", lambda *a, **k: cleared.append(1))
+    at = open_app("pages/denoise.py")
+    assert not at.exception and not cleared
+
+
+OVERVIEW_WITHOUT_TENSORFLOW = """
+import sys
+from streamlit.testing.v1 import AppTest
+from dashboard import runtime
+runtime.start_tensorflow = lambda: None  # what app.py starts after the page, in the background
+at = AppTest.from_file("app.py", default_timeout=120).run()
+assert not at.exception, at.exception
+assert at.title[0].value == "DAE Lab"
+print(sorted(m for m in ("tensorflow", "keras") if m in sys.modules))
+"""
+
+
+def test_the_overview_is_drawn_without_importing_tensorflow(models_dir):
+    """The first page of a cold start must not wait seconds for TensorFlow's import."""
+    done = subprocess.run([sys.executable, "-c", OVERVIEW_WITHOUT_TENSORFLOW], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]"

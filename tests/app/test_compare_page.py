@@ -8,7 +8,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from dae_core import catalog, data, evaluate
+from dae_core import catalog, data, evaluate, settings, stats
 from dae_core.models import load_model
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
@@ -54,13 +54,13 @@ def test_compare_page_shows_the_figures_dae_core_computes(models_dir, test_set):
         pytest.approx(reports["task3"].loss, abs=1e-4)
     per_class = table_with(at, "better f1")
     assert list(per_class["class"][:10]) == list(data.FASHION_CLASSES)
-    assert list(per_class["f1 B"]) == pytest.approx(list(reports["task3"].per_class["f1"]), abs=1e-6)
+    assert list(per_class["f1 task3-seed"]) == pytest.approx(list(reports["task3"].per_class["f1"]), abs=1e-6)
     assert set(per_class["better f1"]) <= {"task2-seed", "task3-seed", "="}
-    mcnemar = evaluate.mcnemar(y_test, reports["task2"].y_pred, reports["task3"].y_pred)
-    assert evaluate.mcnemar_sentence(mcnemar, "task2-seed", "task3-seed") in at.info[0].value
+    mcnemar = stats.mcnemar(y_test, reports["task2"].y_pred, reports["task3"].y_pred)
+    assert mcnemar.sentence("task2-seed", "task3-seed") in at.info[0].value
     assert f"{len(y_test):,}" in " ".join(c.value for c in at.caption)  # says which test set
     variants = table_with(at, "variant")
-    assert len(variants) == 3 and variants["seed test accuracy"].iloc[0] == 0.8266
+    assert len(variants) == 3 and variants["assignment test accuracy"].iloc[0] == 0.8266
 
 
 def test_every_table_can_be_downloaded(models_dir):
@@ -72,7 +72,7 @@ def test_every_table_can_be_downloaded(models_dir):
 
 def test_a_newer_finished_run_can_be_picked(models_dir, monkeypatch):
     # The tiny models were shipped from runs kept beside them: those are finished runs.
-    monkeypatch.setenv("DAE_RUNS_DIR", str(models_dir.parent / "runs"))
+    monkeypatch.setenv(settings.RUNS_DIR_ENV, str(models_dir.parent / "runs"))
     at = open_compare()
     run = next(e for e in catalog.all_models(task="task2") if e.source == "run")
     at.selectbox(key="compare_model_a").select(run.label).run()
@@ -80,13 +80,12 @@ def test_a_newer_finished_run_can_be_picked(models_dir, monkeypatch):
     assert any(m.label == f"Test accuracy — {run.name}" for m in at.metric)
 
 
-def test_a_missing_model_file_says_what_to_do(models_dir, tmp_path, monkeypatch):
-    broken = tmp_path / "models"
-    shutil.copytree(models_dir, broken)
+def test_a_missing_model_file_says_what_to_do(tiny_models, use_models, tmp_path):
+    broken = use_models(shutil.copytree(tiny_models, tmp_path / "models"))
     (broken / "task3-seed.keras").unlink()
-    monkeypatch.setenv(catalog.MODELS_ENV, str(broken))
     at = open_compare()
     assert not at.exception
+    assert len(at.error) == 1
     assert "not found" in at.error[0].value and "train it first" in at.error[0].value
 
 
@@ -100,12 +99,12 @@ def fresh_caches():
     st.cache_data.clear()
 
 
-def test_without_the_full_data_the_page_uses_the_sample_and_says_so(models_dir, tmp_path, monkeypatch,
-                                                                    fresh_caches):
-    monkeypatch.setenv(data.DATA_DIR_ENV, str(tmp_path / "no-data"))
+def test_without_the_datasets_the_page_uses_the_bundled_test_set(models_dir, tmp_path, monkeypatch,
+                                                                 fresh_caches):
+    """A fresh clone evaluates on the same 10,000 test images as the README's figures."""
+    monkeypatch.setenv(settings.DATA_DIR_ENV, str(tmp_path / "no-data"))
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "no-keras"))
     at = open_compare()
     assert not at.exception
-    sample_size = len(data.load_sample("fashion-mnist")[1])
-    assert f"Test images: {sample_size:,} from bundled sample" in " ".join(c.value for c in at.caption)
-    assert data.DATA_DIR_ENV in at.warning[0].value
+    assert "Test images: 10,000 from the test set bundled with the project." in [c.value for c in at.caption]
+    assert not at.warning and not at.error

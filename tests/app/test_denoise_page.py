@@ -31,7 +31,7 @@ def metric_number(at: AppTest, label: str) -> float:
 
 def digit_png() -> bytes:
     """An MNIST test digit printed black on white paper, 10x enlarged."""
-    digit = data.load_sample("mnist")[0][0]
+    digit = data.load_bundled("mnist")[0][0]
     buffer = io.BytesIO()
     Image.fromarray(255 - digit).resize((280, 280)).save(buffer, format="PNG")
     return buffer.getvalue()
@@ -98,19 +98,17 @@ def test_bad_upload_gets_one_message_and_the_page_goes_on(models_dir, content, w
     assert any("noisy above, denoised below" in c for c in captions(at))  # the rest still works
 
 
-def test_no_model_says_what_to_do(tmp_path, monkeypatch):
-    monkeypatch.setenv(catalog.MODELS_ENV, str(tmp_path / "empty"))
-    monkeypatch.setenv("DAE_RUNS_DIR", str(tmp_path / "runs"))
+def test_no_model_says_what_to_do(use_models, tmp_path):
+    use_models(tmp_path / "empty")
     at = open_page()
     assert not at.exception
-    assert "Fix:" in at.warning[0].value and "task1" in at.warning[0].value
+    assert at.warning[0].value == catalog.missing_model_hint("task1")
 
 
-def test_damaged_model_file_says_what_to_do(tiny_models, tmp_path, monkeypatch):
-    damaged = shutil.copytree(tiny_models, tmp_path / "models")
+def test_damaged_model_file_says_what_to_do(tiny_models, use_models, tmp_path):
+    damaged = use_models(shutil.copytree(tiny_models, tmp_path / "models"))
     (damaged / "task1-seed.keras").write_bytes(b"half a zip")
-    monkeypatch.setenv(catalog.MODELS_ENV, str(damaged))
-    monkeypatch.setenv("DAE_RUNS_DIR", str(tmp_path / "runs"))
     at = open_page()
     assert not at.exception
+    assert len(at.error) == 1
     assert "unreadable" in at.error[0].value and "retrain" in at.error[0].value

@@ -89,16 +89,15 @@ def test_bad_upload_gets_one_message_and_the_page_goes_on(models_dir):
     assert not at.exception and len(top3_tables(at)) == 2
 
 
-def test_a_missing_classifier_says_what_to_do_and_the_other_still_works(tiny_models, tmp_path, monkeypatch):
+def test_a_missing_classifier_says_what_to_do_and_the_other_still_works(tiny_models, use_models, tmp_path):
     only_task2 = tmp_path / "models"
     only_task2.mkdir()
     (only_task2 / "task2-seed.keras").write_bytes((tiny_models / "task2-seed.keras").read_bytes())
     manifest = [m for m in catalog.read_manifest(tiny_models) if m["task"] == "task2"]
     (only_task2 / "manifest.json").write_text(json.dumps({"models": manifest}))
-    monkeypatch.setenv(catalog.MODELS_ENV, str(only_task2))
-    monkeypatch.setenv("DAE_RUNS_DIR", str(tmp_path / "runs"))
+    use_models(only_task2)
     at = open_page()
     at.radio(key="garment_source").set_value("Fashion-MNIST test image").run()
     assert not at.exception
-    assert "No task3 model" in at.warning[0].value and "Fix:" in at.warning[0].value
+    assert at.warning[0].value == catalog.missing_model_hint("task3")
     assert len(top3_tables(at)) == 1  # Task 2's

@@ -4,8 +4,8 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from dae_core import catalog
-from dae_core.status import device_description
+from dae_core import catalog, environment
+from dashboard import runtime
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
@@ -15,11 +15,12 @@ def open_overview() -> AppTest:
 
 
 def test_overview_shows_sources_device_and_links(models_dir, data_dir):
+    runtime.wait_for_tensorflow()
     at = open_overview()
     assert not at.exception
     assert at.title[0].value == "DAE Lab"
     status = next(m.value for m in at.markdown if "**Device:**" in m.value)
-    assert device_description() in status
+    assert f"**Device:** {environment.device_description()}" in status
     assert f"3 shipped from `{models_dir}`" in status and "0 finished runs" in status
     assert f"**mnist:** full dataset, folder {data_dir}" in status
     assert f"**fashion-mnist:** full dataset, folder {data_dir}" in status
@@ -39,18 +40,15 @@ def test_a_card_per_model_with_its_recorded_test_figures(models_dir):
             assert ("Test loss", f"{entry.test['loss']:.4f}") in values
 
 
-def test_without_models_the_page_says_how_to_get_them(tmp_path, monkeypatch):
-    monkeypatch.setenv(catalog.MODELS_ENV, str(tmp_path / "none"))
-    monkeypatch.setenv("DAE_RUNS_DIR", str(tmp_path / "runs"))
+def test_without_models_the_page_says_how_to_get_them(use_models, tmp_path):
+    use_models(tmp_path / "none")
     at = open_overview()
     assert not at.exception
     assert "git checkout models/" in at.warning[0].value
 
 
-def test_a_damaged_manifest_is_reported_not_raised(tmp_path, monkeypatch):
-    (tmp_path / "manifest.json").write_text("{not json")
-    monkeypatch.setenv(catalog.MODELS_ENV, str(tmp_path))
-    monkeypatch.setenv("DAE_RUNS_DIR", str(tmp_path / "runs"))
+def test_a_damaged_manifest_is_reported_not_raised(use_models, tmp_path):
+    (use_models(tmp_path) / "manifest.json").write_text("{not json")
     at = open_overview()
     assert not at.exception
-    assert "restore it from git" in at.error[0].value
+    assert len(at.error) == 1 and catalog.RESTORE_HINT in at.error[0].value

@@ -17,9 +17,7 @@ pytestmark = pytest.mark.data
 
 
 @pytest.fixture
-def runs_dir(tiny_models, data_dir, tmp_path, monkeypatch):
-    monkeypatch.setenv(catalog.MODELS_ENV, str(tiny_models))
-    monkeypatch.setenv("DAE_RUNS_DIR", str(tmp_path / "runs"))
+def runs_dir(models_dir, data_dir, tmp_path):
     return tmp_path / "runs"
 
 
@@ -69,14 +67,13 @@ def test_task3_improved_loads_its_preset_and_offers_the_shipped_autoencoder(runs
     assert encoder.value == shipped.label and shipped.label in encoder.options
 
 
-def test_without_an_autoencoder_task3_says_how_to_get_one(tmp_path, monkeypatch, data_dir):
-    monkeypatch.setenv(catalog.MODELS_ENV, str(tmp_path / "no-models"))
-    monkeypatch.setenv("DAE_RUNS_DIR", str(tmp_path / "runs"))
+def test_without_an_autoencoder_task3_says_how_to_get_one(use_models, tmp_path, data_dir):
+    use_models(tmp_path / "no-models")
     at = open_page()
     at.selectbox(key="train_task").set_value("task3").run()
 
     assert not at.exception
-    assert "Task 1 autoencoder" in at.error[0].value and "Fix" in at.error[0].value
+    assert at.warning[0].value == catalog.missing_model_hint("task1")
     assert at.button(key="train_start").disabled
 
 

@@ -2,48 +2,26 @@
 
 The server gets its own empty runs folder (never the project's runs/) and the tiny, really
 trained models of ``tests/conftest.py`` (set DAE_E2E_MODELS_DIR to use another models folder,
-e.g. ``models`` for README screenshots made with the shipped models).
+e.g. ``models`` for README screenshots made with the shipped models). The helpers the tests
+use live in ``dashboard.browser`` (scripts/measure_ui.py uses them too).
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
-from e2e_helpers import VIEWPORT, wait_for_app  # noqa: F401  (wait_for_app: for the tests)
 
-from dae_core.runs import PROJECT_ROOT, list_runs
+from dae_core import settings
+from dae_core.runs import list_runs
+from dashboard import browser
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-# Without the background-networking flags Chromium floods the closed network (see pitfalls.md).
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-STARTUP_TIMEOUT_S = 120  # 2 loaded cores: importing streamlit + TensorFlow can take a minute
+STARTUP_TIMEOUT_S = 120  # 2 loaded cores: importing streamlit can take a while
 MODELS_OVERRIDE_ENV = "DAE_E2E_MODELS_DIR"
 
 _server_log: Path | None = None  # read by the report hook below when a test fails
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def health(url: str) -> str:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=5) as response:
-            return response.read().decode()
-    except OSError:
-        return ""
 
 
 def read_log(limit: int = 20_000) -> str:
@@ -64,8 +42,9 @@ def e2e_models_dir(request) -> Path:
 def server_env(e2e_models_dir, data_dir, tmp_path_factory) -> dict:
     """The environment of the server, and of any command line run beside it to compare figures."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("DAE_")}
-    env.update(DAE_RUNS_DIR=str(tmp_path_factory.mktemp("e2e-runs")), DAE_MODELS_DIR=str(e2e_models_dir),
-               DAE_DATA_DIR=str(data_dir), TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
+    env.update({settings.RUNS_DIR_ENV: str(tmp_path_factory.mktemp("e2e-runs")),
+                settings.MODELS_DIR_ENV: str(e2e_models_dir), settings.DATA_DIR_ENV: str(data_dir),
+                "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"})
     return env
 
 
@@ -73,31 +52,20 @@ def server_env(e2e_models_dir, data_dir, tmp_path_factory) -> dict:
 def app_url(server_env, tmp_path_factory) -> str:
     """Base URL of a `streamlit run app.py` started for this session; stopped at the end."""
     global _server_log
-    port = free_port()
+    port = browser.free_port()
     url = f"http://127.0.0.1:{port}"
     _server_log = tmp_path_factory.mktemp("e2e-server") / "streamlit.log"
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-               "--server.port", str(port), "--server.fileWatcherType", "none",
-               "--browser.gatherUsageStats", "false"]
     with open(_server_log, "w") as log:
-        proc = subprocess.Popen(command, cwd=PROJECT_ROOT, env=server_env, stdin=subprocess.DEVNULL,
-                                stdout=log, stderr=subprocess.STDOUT)
+        proc = browser.start_app(port, server_env, log)
     try:
-        deadline = time.time() + STARTUP_TIMEOUT_S
-        while health(url) != "ok":
-            if proc.poll() is not None or time.time() > deadline:
-                pytest.fail(f"streamlit did not answer {url}/_stcore/health within {STARTUP_TIMEOUT_S} s "
-                            f"(exit code {proc.poll()}); its log:\n{read_log()}", pytrace=False)
-            time.sleep(0.5)
+        try:
+            browser.wait_healthy(url, proc, STARTUP_TIMEOUT_S)
+        except RuntimeError as e:
+            pytest.fail(f"{e}; its log:\n{read_log()}", pytrace=False)
         yield url
     finally:
-        stop_trainings(server_env["DAE_RUNS_DIR"])
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
+        stop_trainings(server_env[settings.RUNS_DIR_ENV])
+        browser.stop(proc)
 
 
 def stop_trainings(runs_dir: str) -> None:
@@ -123,14 +91,14 @@ def pytest_runtest_makereport(item, call):
 
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"no Chromium at {CHROMIUM}: `apt-get install -y chromium` (scripts/test.sh does)")
-    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+    if not Path(browser.CHROMIUM).exists():
+        pytest.fail(f"no Chromium at {browser.CHROMIUM}: `apt-get install -y chromium` (scripts/test.sh does)")
+    return {**browser_type_launch_args, "executable_path": browser.CHROMIUM, "args": browser.CHROMIUM_ARGS}
 
 
 @pytest.fixture(scope="session")
 def browser_context_args(browser_context_args):
-    return {**browser_context_args, "viewport": VIEWPORT}
+    return {**browser_context_args, "viewport": browser.VIEWPORT}
 
 
 @pytest.fixture

@@ -5,9 +5,9 @@ import subprocess
 import sys
 
 import pytest
-from e2e_helpers import open_page
 
-from dae_core.runs import PROJECT_ROOT
+from dae_core.settings import PROJECT_ROOT
+from dashboard.browser import open_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.data]
 

@@ -6,14 +6,12 @@ import io
 
 import numpy as np
 import pytest
-from e2e_helpers import draw_stroke, image_src, open_page, wait_for_app, wait_for_image_change
 from PIL import Image
 
-from dae_core.runs import PROJECT_ROOT
+from dae_core import data
+from dashboard.browser import draw_stroke, image_src, open_page, wait_for_app, wait_for_image_change
 
 pytestmark = [pytest.mark.browser, pytest.mark.data]
-
-SAMPLE = PROJECT_ROOT / "dae_core" / "sample_data" / "mnist-sample.npz"
 
 
 def shown_digit(page, caption: str) -> np.ndarray:
@@ -61,7 +59,7 @@ def test_canvas_stroke_is_denoised(page, app_url):
 
 
 def test_uploaded_digit_is_shown_in_mnist_form_and_denoised(page, app_url):
-    digit = np.load(SAMPLE)["x_test"][0]  # (28, 28) uint8, white on black
+    digit = data.load_bundled("mnist")[0][0]  # (28, 28) uint8, white on black
     open_page(page, app_url, "denoise")
     page.locator(".st-key-denoise_source").get_by_text("Upload", exact=True).click()
     uploader = page.locator(".st-key-denoise_upload input[type=file]")

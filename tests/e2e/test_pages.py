@@ -1,9 +1,11 @@
-"""Every page opens at its own URL, finishes its script run without an exception, and is saved
-as a full-page screenshot (see e2e_helpers.SCREENSHOTS; test_training_run.py retakes train.png
-with a finished run on it)."""
+"""Every page opens at its own URL, finishes its script run without an exception, asks nothing
+of any host but the app's own, and is saved as a full-page screenshot (see
+dashboard.browser.SCREENSHOTS; test_training_run.py retakes train.png with a finished run on it)."""
 
 import pytest
-from e2e_helpers import image_src, open_page, save_screenshot, wait_for_app, wait_for_image_change
+
+from dashboard.browser import (foreign_requests, image_src, open_page, save_screenshot, wait_for_app,
+                               wait_for_image_change)
 
 pytestmark = [pytest.mark.browser, pytest.mark.data]
 
@@ -35,6 +37,8 @@ PREPARE = {"denoise": show_test_digit, "garment": show_test_garment}
 
 @pytest.mark.parametrize("name, path, title", PAGES, ids=[p[0] for p in PAGES])
 def test_page_renders(page, app_url, name, path, title):
+    requested = []
+    page.on("request", lambda request: requested.append(request.url))
     open_page(page, app_url, path)
     assert page.get_by_test_id("stHeading").locator("h1").first.inner_text().strip() == title
     nav = page.get_by_test_id("stSidebarNav").get_by_role("link")
@@ -42,5 +46,11 @@ def test_page_renders(page, app_url, name, path, title):
         [f"{app_url}/{p}".rstrip("/") for _, p, _ in PAGES]
     if name in PREPARE:
         PREPARE[name](page)
+    # A closed network must not slow a page down (nor an open one learn who visits): fonts,
+    # icons and scripts all come from the app. The page's icon links are checked too: a
+    # browser may fetch a favicon outside the page's own requests.
+    icons = page.eval_on_selector_all("link[rel~='icon']", "links => links.map(link => link.href)")
+    assert icons and requested
+    assert foreign_requests(icons + requested, app_url) == []
     shot = save_screenshot(page, name)
     assert shot.stat().st_size > 10_000

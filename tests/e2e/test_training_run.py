@@ -4,7 +4,8 @@ with its test figures; the page is then saved as a screenshot, train.png."""
 import time
 
 import pytest
-from e2e_helpers import open_page, save_screenshot, wait_for_app
+
+from dashboard.browser import open_page, save_screenshot, wait_for_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.data]
 
