@@ -5,14 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shlex
 import sys
 import time
 from pathlib import Path
 
-from dae_core import catalog, data, settings
+from dae_core import catalog, data, settings, study_cli
 from dae_core.config import PRESETS, SCHEDULES, make_config
-from dae_core.errors import LabError, NotFoundError
+from dae_core.errors import LabError
 from dae_core.noise import NOISE_KINDS
 from dae_core.runs import Run, find_run, run_summaries
 from dae_core.tasks import TASKS, task_spec
@@ -59,7 +58,7 @@ def cmd_train(args) -> int:
     run = train_config(config, args.runs_dir)
     _print_status(run)
     if args.ship:
-        catalog.ship_run(run, _command_line())
+        catalog.ship_run(run, catalog.invocation())
         print(f"shipped as models/{config.task}-{config.preset}.keras")
     return 0
 
@@ -96,27 +95,11 @@ def _print_status(run: Run) -> None:
     print(f"run {run.id}: {status['state']}; test {json.dumps(status.get('test', {}))}")
 
 
-def resolve_model(ref: str, runs_dir=None) -> catalog.ModelEntry:
-    """A model by shipped name, finished run id (or unambiguous prefix), or ``.keras`` path."""
-    entries = catalog.all_models(runs_dir=runs_dir)
-    exact = [e for e in entries if ref in (e.name, str(e.path))]
-    matches = exact or [e for e in entries if e.source == "run" and e.name.startswith(ref)]
-    if len(matches) == 1:
-        return matches[0]
-    if len(matches) > 1:
-        raise NotFoundError(f"{ref!r} starts {len(matches)} run ids: give more of the id.")
-    if ref.endswith(".keras") and Path(ref).is_file():
-        return catalog.file_entry(Path(ref))
-    names = ", ".join(e.name for e in catalog.shipped_models())
-    raise NotFoundError(f"no model {ref!r}: give a shipped name ({names}), a finished run id, "
-                        "or the path of a .keras file.")
-
-
 def cmd_evaluate(args) -> int:
     from dae_core import evaluate
     from dae_core.models import load_model
 
-    entry = resolve_model(args.model, args.runs_dir)
+    entry = catalog.resolve_model(args.model, args.runs_dir)
     model = load_model(entry.path)
     spec = task_spec(entry.task)
     test = data.load_test_set(spec.dataset, args.data_dir, download=True)
@@ -135,7 +118,7 @@ def cmd_compare(args) -> int:
     from dae_core import report
 
     test = data.load_test_set("fashion-mnist", args.data_dir, download=True)
-    a, b = resolve_model(args.a, args.runs_dir), resolve_model(args.b, args.runs_dir)
+    a, b = catalog.resolve_model(args.a, args.runs_dir), catalog.resolve_model(args.b, args.runs_dir)
     comp = report.compare(a, b, test.x, test.y)
     paths = report.write_comparison(comp, args.out)
     print(paths[-1].read_text())
@@ -158,7 +141,7 @@ def cmd_reproduce(args) -> int:
     task3 = train_config(make_config("task3", args.preset, **overrides), args.runs_dir)
     if args.ship:
         for run in (task1, task2, task3):
-            catalog.ship_run(run, _command_line())
+            catalog.ship_run(run, catalog.invocation())
     entries = {e.name: e for e in catalog.run_models(args.runs_dir)}
     ds = data.load_dataset("fashion-mnist", args.data_dir)
     comp = report.compare(entries[task2.id], entries[task3.id], ds.x_test, ds.y_test)
@@ -190,81 +173,11 @@ def cmd_data(args) -> int:
     return 0
 
 
-def cmd_study(args) -> int:
-    """Run (or continue) a study, print its summary and what it shows; --ship keeps its results."""
-    from dae_core import studies
-
-    started = time.time()
-    if args.name == "robustness":
-        folder, table, notes = _robustness_study(args)
-    else:
-        study = _training_study(args)
-        if study is None:
-            return 1
-        folder, table = study.path, studies.results(study)
-        design = study.design()
-        notes = studies.findings(table, design) if len(table) else []
-        if len(table):
-            print(studies.summary(table, design).to_string(index=False, float_format="%.4f"))
-    folder.mkdir(parents=True, exist_ok=True)
-    table.to_csv(folder / "results.csv", index=False)
-    print("\n".join(notes))
-    print(f"written: {folder / 'results.csv'}")
-    if args.ship:
-        seconds = time.time() - started if args.name == "robustness" else studies.training_seconds(study)
-        print(f"shipped: {studies.ship(folder, args.name, _command_line(), seconds)}")
-    return 0
-
-
-def _training_study(args):
-    """The study folder after running what is left of it; None when it stopped early."""
-    from dae_core import studies
-
-    options = dict(seeds=args.seeds, epochs_scale=args.epochs_scale, data_dir=args.data_dir)
-    if args.budgets:
-        options["budgets"] = tuple(int(b) for b in args.budgets.split(","))
-    if args.arms:
-        options["arms"] = tuple(args.arms.split(","))
-    if args.steps_per_epoch:
-        options["steps_per_epoch"] = args.steps_per_epoch
-    study = studies.Study.open(studies.DESIGNS[args.name](**options), args.id, args.runs_dir)
-    if args.ray:
-        from dae_core import ray_executor
-
-        left = ray_executor.run_on_ray(study, args.ray)
-    else:
-        left = [] if args.results_only else studies.run_locally(study)
-    if left:
-        print(f"study {study.path.name}: {len(left)} members left; run the same command to continue it.")
-        return None
-    return study
-
-
-def _robustness_study(args):
-    """Each shipped (or named) classifier's accuracy under noise: (folder, table, notes)."""
-    from dae_core import robustness
-    from dae_core.models import load_model
-
-    names = args.models.split(",") if args.models else [
-        e.name for e in catalog.shipped_models() if e.task in ("task2", "task3")]
-    models = {name: load_model(resolve_model(name, args.runs_dir).path) for name in names}
-    test = data.load_test_set("fashion-mnist", args.data_dir, download=True)
-    table = robustness.robustness_table(models, test.x, test.y)
-    print(table.pivot_table(index=["noise", "level"], columns="model", values="accuracy")
-          .to_string(float_format="%.4f"))
-    folder = Path(args.runs_dir or settings.runs_dir()) / "studies" / (args.id or "robustness")
-    return folder, table, robustness.findings(table)
-
-
 def cmd_bench(args) -> int:
     from dae_core import bench
 
     bench.main(args)
     return 0
-
-
-def _command_line() -> str:
-    return "python -m dae_core " + shlex.join(sys.argv[1:])
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -293,18 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ship", help="copy a finished run's model into models/")
     p.add_argument("run")
     p.add_argument("--made-by", help="the command that trained it, for the manifest")
-    p = sub.add_parser("study", help="run or continue a study (many runs), then summarise it")
-    p.add_argument("name", choices=("label-efficiency", "robustness"))
-    p.add_argument("--seeds", type=int, default=3, help="seeds per arm and setting")
-    p.add_argument("--budgets", help="label budgets, comma-separated (default 100,...,48000)")
-    p.add_argument("--arms", help="arms, comma-separated (default all)")
-    p.add_argument("--epochs-scale", type=float, default=1.0, help="scale every member's epochs")
-    p.add_argument("--steps-per-epoch", type=int, help="steps of 100 images per epoch (default 100)")
-    p.add_argument("--id", help="the study's folder name (default: its name)")
-    p.add_argument("--ray", metavar="ADDRESS", help="run the members on a Ray cluster ('auto' or host:port)")
-    p.add_argument("--results-only", action="store_true", help="summarise without training")
-    p.add_argument("--models", help="robustness: the classifiers, comma-separated (default: the shipped)")
-    p.add_argument("--ship", action="store_true", help="keep the results in studies/ (shipped with the project)")
+    study_cli.add_parser(sub)
     p = sub.add_parser("data", help="where the datasets load from (--download: fetch them through Keras)")
     p.add_argument("--download", action="store_true")
     p = sub.add_parser("bench", help="training throughput and single-image denoise latency")
@@ -318,7 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 COMMANDS = {"train": cmd_train, "resume": cmd_resume, "stop": cmd_stop, "runs": cmd_runs,
             "evaluate": cmd_evaluate, "compare": cmd_compare, "reproduce": cmd_reproduce,
-            "ship": cmd_ship, "study": cmd_study, "data": cmd_data, "bench": cmd_bench}
+            "ship": cmd_ship, "study": study_cli.cmd_study, "data": cmd_data, "bench": cmd_bench}
 
 
 def main(argv=None) -> int:

@@ -6,11 +6,13 @@ from __future__ import annotations
 import functools
 import json
 import os
+import shlex
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from dae_core import settings
-from dae_core.errors import ModelFileError
+from dae_core.errors import ModelFileError, NotFoundError
 from dae_core.runs import Run, list_runs, write_json_atomic
 
 HISTORY_KEYS = ("epoch", "loss", "val_loss", "accuracy", "val_accuracy", "mse", "val_mse", "seconds")
@@ -151,3 +153,24 @@ def ship_run(run: Run, command: str, models_dir: str | Path | None = None) -> Mo
     manifest.sort(key=lambda m: m["name"])
     write_json_atomic(_manifest_path(models_dir), {"models": manifest})
     return shipped_models(models_dir)[[m["name"] for m in manifest].index(name)]
+
+
+def resolve_model(ref: str, runs_dir=None) -> ModelEntry:
+    """A model by shipped name, finished run id (or unambiguous prefix), or ``.keras`` path."""
+    entries = all_models(runs_dir=runs_dir)
+    exact = [e for e in entries if ref in (e.name, str(e.path))]
+    matches = exact or [e for e in entries if e.source == "run" and e.name.startswith(ref)]
+    if len(matches) == 1:
+        return matches[0]
+    if len(matches) > 1:
+        raise NotFoundError(f"{ref!r} starts {len(matches)} run ids: give more of the id.")
+    if ref.endswith(".keras") and Path(ref).is_file():
+        return file_entry(Path(ref))
+    names = ", ".join(e.name for e in shipped_models())
+    raise NotFoundError(f"no model {ref!r}: give a shipped name ({names}), a finished run id, "
+                        "or the path of a .keras file.")
+
+
+def invocation() -> str:
+    """This process's command line, as a user would type it: what made a model or a study."""
+    return "python -m dae_core " + shlex.join(sys.argv[1:])

@@ -5,7 +5,7 @@ TensorBoard see it); the study's folder (``<runs>/studies/<id>/study.json``) lis
 which member. Results are read from the members' own records, never typed in. Running the same
 command again continues a study: completed members are kept, an interrupted one resumes from its
 last epoch. Executors: this process, one member after another (``run_locally``), or a Ray
-cluster (``dae_core.ray_executor``).
+cluster (``dae_core.ray_executor``). The studies themselves are in ``study_designs``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dae_core import settings
-from dae_core.config import TrainConfig, make_config
+from dae_core.config import TrainConfig
 from dae_core.durations import eta_seconds, format_duration
 from dae_core.errors import JobError, NotFoundError
 from dae_core.runs import Run, default_runs_dir, write_json_atomic
@@ -54,57 +54,6 @@ class Design:
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
-
-
-# --- label efficiency ------------------------------------------------------------------
-
-LABEL_BUDGETS = (100, 300, 1000, 3000, 10_000, 48_000)
-LABEL_ARMS = ("scratch", "mnist-ae", "random-init", "fashion-ae")
-ARM_TITLES = {"scratch": "Task 2 CNN from scratch", "mnist-ae": "Task 3, MNIST autoencoder's encoder",
-              "random-init": "Task 3 architecture, random weights",
-              "fashion-ae": "Task 3, Fashion-MNIST autoencoder's encoder (no labels)"}
-STEP_BATCH = 100  # small budgets need small batches: 100 images are one batch
-STEPS_PER_EPOCH = 100
-
-
-def label_epochs(labels: int) -> int:
-    """Epochs of ``STEPS_PER_EPOCH`` steps for a budget: a fixed 1,000 steps up to 3,000 labels,
-    then more, so that the full set is seen about 8 times (4,000 steps of 100)."""
-    return 10 if labels <= 3000 else 20 if labels <= 10_000 else 40
-
-
-def _arm_config(arm: str, labels: int, seed: int, epochs: int, steps: int, data_dir) -> dict:
-    """The seed preset's model and optimiser, in epochs of ``steps`` batches of 100."""
-    task = "task2" if arm == "scratch" else "task3"
-    extra = {"random-init": dict(encoder_weights="random"),
-             "fashion-ae": dict(encoder_from=f"{PRETRAINED}pretrain")}.get(arm, {})
-    return make_config(task, "seed", epochs=epochs, batch_size=STEP_BATCH, steps_per_epoch=steps,
-                       train_size=None if labels >= 48_000 else labels, seed=seed, data_dir=data_dir,
-                       **extra).to_dict()
-
-
-def label_efficiency(seeds: int = 3, budgets=LABEL_BUDGETS, arms=LABEL_ARMS, epochs_scale: float = 1.0,
-                     steps_per_epoch: int = STEPS_PER_EPOCH, data_dir: str | None = None,
-                     pretrain_epochs: int = 10) -> Design:
-    """Test accuracy against labelled images, for four arms; the same subset for every arm at a
-    given seed. The Fashion-MNIST autoencoder is trained once, first, without labels."""
-    members = []
-    if "fashion-ae" in arms:
-        pretrain = make_config("fashion_ae", "seed", epochs=max(1, round(pretrain_epochs * epochs_scale)),
-                               data_dir=data_dir)
-        members.append(Member("pretrain", "pretrain", 0, pretrain.to_dict()))
-    for labels in budgets:
-        epochs = max(1, round(label_epochs(labels) * epochs_scale))
-        for seed in range(seeds):
-            for arm in arms:
-                members.append(Member(f"{arm}/labels={labels}/seed={seed}", arm, seed,
-                                      _arm_config(arm, labels, seed, epochs, steps_per_epoch, data_dir),
-                                      {"labels": labels}))
-    return Design("label-efficiency", "Does the autoencoder's encoder help when labels are few?",
-                  tuple(members), axis="labels")
-
-
-DESIGNS = {"label-efficiency": label_efficiency}
 
 
 # --- the study folder ---------------------------------------------------------------------
@@ -243,7 +192,8 @@ def results(study: Study):
 
 
 # Pairs worth testing, and what each pair asks, in plain words.
-QUESTIONS = (("mnist-ae", "scratch", "does the MNIST encoder beat a CNN from scratch?"),
+QUESTIONS = (("task3", "task2", "does Task 3 beat Task 2?"),
+             ("mnist-ae", "scratch", "does the MNIST encoder beat a CNN from scratch?"),
              ("random-init", "scratch", "does the Task 3 architecture alone beat the Task 2 CNN?"),
              ("mnist-ae", "random-init", "does MNIST pretraining beat the same model from random weights?"),
              ("fashion-ae", "random-init", "does in-domain pretraining (no labels) beat random weights?"))
@@ -274,4 +224,23 @@ def findings(table, design: Design) -> list[str]:
             test = stats.paired_test(by_seed[a], by_seed[b])
             where = f"With {int(setting):,} labels, " if design.axis else ""
             sentences.append(f"{where}{question} {stats.verdict(test, a, b)}")
+    return sentences
+
+
+def mcnemar_per_seed(study: Study, x, y) -> list[str]:
+    """McNemar's test of Task 3 against Task 2 at each seed where both finished (their models
+    on the same test images ``x``, labels ``y``)."""
+    from dae_core import evaluate, stats
+    from dae_core.models import load_model
+
+    sentences = []
+    for member in study.design().members:
+        partner = study.run_of(member.key.replace("task2", "task3"))
+        run = study.run_of(member.key)
+        if member.arm != "task2" or not (run and partner and run.model_path.exists()
+                                         and partner.model_path.exists()):
+            continue
+        preds = [evaluate.predict(load_model(r.model_path), x).argmax(axis=1) for r in (partner, run)]
+        result = stats.mcnemar(y, *preds)
+        sentences.append(f"Seed {member.seed}: {result.sentence('Task 3', 'Task 2')}")
     return sentences

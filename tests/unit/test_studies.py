@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from dae_core import stats, studies
+from dae_core import stats, studies, study_designs
 from dae_core.runs import Run, list_runs
 from dae_core.settings import PROJECT_ROOT
 
@@ -20,10 +20,10 @@ TINY_ARGS = ["--seeds", "2", "--budgets", "100,300", "--arms", "scratch,random-i
 
 
 def test_the_design_gives_every_arm_the_same_subsets_and_a_fixed_step_budget():
-    design = studies.label_efficiency()
+    design = study_designs.label_efficiency()
     assert len(design.members) == 1 + 6 * 3 * 4 and design.members[0].key == "pretrain"
     by_key = {m.key: m for m in design.members}
-    for arm in studies.LABEL_ARMS:
+    for arm in study_designs.LABEL_ARMS:
         member = by_key[f"{arm}/labels=100/seed=1"]
         assert (member.config["train_size"], member.config["seed"]) == (100, 1)
         assert member.config["epochs"] * member.config["steps_per_epoch"] == 1000  # steps, not epochs
@@ -33,7 +33,7 @@ def test_the_design_gives_every_arm_the_same_subsets_and_a_fixed_step_budget():
 
 
 def test_a_tiny_study_records_every_member_and_summarises_them(data_dir, tmp_path):
-    design = studies.label_efficiency(data_dir=str(data_dir), **TINY)
+    design = study_designs.label_efficiency(data_dir=str(data_dir), **TINY)
     study = studies.Study.open(design, runs_dir=tmp_path)
     assert studies.run_locally(study, verbose=False) == []
     table = studies.results(study)
@@ -47,7 +47,7 @@ def test_a_tiny_study_records_every_member_and_summarises_them(data_dir, tmp_pat
     assert (row["n"], row["mean"], row["low"]) == (2, pytest.approx(expected.mean), pytest.approx(expected.low))
     assert len(studies.findings(table, design)) == 2  # random-init against scratch, at each budget
     with pytest.raises(studies.JobError, match="other settings"):
-        studies.Study.open(studies.label_efficiency(data_dir=str(data_dir), **{**TINY, "seeds": 3}),
+        studies.Study.open(study_designs.label_efficiency(data_dir=str(data_dir), **{**TINY, "seeds": 3}),
                            runs_dir=tmp_path)
 
 
