@@ -10,6 +10,7 @@ lock that ``train.training_slot`` takes. Imports neither streamlit nor TensorFlo
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import subprocess
 import sys
@@ -51,23 +52,56 @@ def check_config(config: TrainConfig) -> TrainConfig:
     return config if config.encoder_from is None else dataclasses.replace(config, encoder_from=path)
 
 
-def _launch(run: Run, args: list[str]) -> int:
-    """Start ``python -m dae_core ARGS`` detached, output to the run's log; record its pid."""
+def _spawn(args: list[str], log_path: Path) -> int:
+    """Start ``python -m dae_core ARGS`` detached (its own session: a server restart does not
+    end it), output to ``log_path``; returns its pid."""
     env = dict(os.environ)  # DAE_DATA_DIR, DAE_MODELS_DIR, DAE_RUNS_DIR ... travel with it
     env["PYTHONUNBUFFERED"] = "1"
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     _reap()
-    with open(run.log_path, "a") as log:
+    with open(log_path, "a") as log:
         proc = subprocess.Popen([sys.executable, "-m", "dae_core", *args], cwd=PROJECT_ROOT, env=env,
                                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                 start_new_session=True)
     _PROCS[proc.pid] = proc
+    return proc.pid
+
+
+def _launch(run: Run, args: list[str]) -> int:
+    """Start the run's training process; record its pid."""
+    pid = _spawn(args, run.log_path)
     # The child records its own pid too, seconds later (after its imports); only fill it in
     # while the child has not yet written, so its own state change is never overwritten.
     status = run.status()
-    if status.get("pid") != proc.pid and status.get("state") in (*ACTIVE_STATES, "unknown"):
-        run.set_status("queued", pid=proc.pid)
-    return proc.pid
+    if status.get("pid") != pid and status.get("state") in (*ACTIVE_STATES, "unknown"):
+        run.set_status("queued", pid=pid)
+    return pid
+
+
+def start_study(name: str, options: list[str], study_id: str | None = None,
+                runs_dir: str | Path | None = None) -> Path:
+    """Run (or continue) a study in its own process; its members queue like any training.
+    Returns the study's folder, where ``process.json`` names the process."""
+    from dae_core.runs import default_runs_dir, write_json_atomic
+
+    runs_dir = Path(runs_dir or default_runs_dir()).absolute()
+    folder = runs_dir / "studies" / (study_id or name)
+    if study_running(folder):
+        raise JobError(f"study {folder.name} is already running; wait for it or stop its runs.")
+    folder.mkdir(parents=True, exist_ok=True)
+    args = ["study", name, *options, "--runs-dir", str(runs_dir)] + (["--id", study_id] if study_id else [])
+    write_json_atomic(folder / "process.json", {"pid": _spawn(args, folder / "log.txt"), "args": args})
+    return folder
+
+
+def study_running(folder: Path) -> bool:
+    """Whether the process last started for the study in ``folder`` is still alive."""
+    from dae_core.runs import pid_alive
+
+    try:
+        return pid_alive(json.loads((folder / "process.json").read_text()).get("pid"))
+    except (OSError, ValueError):
+        return False
 
 
 def _reap() -> None:

@@ -158,3 +158,41 @@ def _color_titles(fig: go.Figure, colors: list[str]) -> None:
         axis = "" if i == 0 else str(i + 1)  # subplot i uses axes x{i+1}, y{i+1}
         fig.add_shape(type="rect", xref=f"x{axis} domain", yref=f"y{axis} domain",
                       x0=0, y0=0, x1=1, y1=1, line=dict(color=color, width=3))
+
+
+def band_chart(summary: pd.DataFrame, x: str, group: str, value_title: str = "test accuracy",
+               log_x: bool = False, names: dict | None = None) -> go.Figure:
+    """One line per ``group`` of ``summary``'s mean against ``x``, in a shaded band from its
+    ``low`` to its ``high`` (a 95% interval, from ``stats.summarise``)."""
+    fig = go.Figure()
+    for i, (key, rows) in enumerate(summary.sort_values(x).groupby(group, sort=False)):
+        color, name = PALETTE[i % len(PALETTE)], (names or {}).get(key, key)
+        xs = list(rows[x])
+        fig.add_scatter(x=xs + xs[::-1], y=list(rows["high"]) + list(rows["low"])[::-1], fill="toself",
+                        fillcolor=color, opacity=0.18, line=dict(width=0), hoverinfo="skip",
+                        legendgroup=name, showlegend=False)
+        fig.add_scatter(x=xs, y=list(rows["mean"]), mode="lines+markers", name=name, legendgroup=name,
+                        line=dict(color=color), customdata=rows[["low", "high", "n"]].to_numpy(),
+                        hovertemplate="%{y:.4f} (95% CI %{customdata[0]:.4f}-%{customdata[1]:.4f}, "
+                                      "n=%{customdata[2]})<extra>" + str(name) + "</extra>")
+    fig.update_layout(xaxis_title=x, yaxis_title=value_title, hovermode="closest",
+                      legend=dict(orientation="h", y=-0.2))
+    if log_x:
+        fig.update_xaxes(type="log")
+    return fig
+
+
+def robustness_chart(table: pd.DataFrame) -> go.Figure:
+    """Accuracy against noise level, one panel per noise kind, one line per model."""
+    kinds = list(dict.fromkeys(table["noise"]))
+    fig = make_subplots(rows=1, cols=len(kinds), subplot_titles=kinds, shared_yaxes=True)
+    for i, (model, rows) in enumerate(table.groupby("model", sort=True)):
+        for col, kind in enumerate(kinds, start=1):
+            part = rows[rows["noise"] == kind].sort_values("level")
+            fig.add_scatter(x=list(part["level"]), y=list(part["accuracy"]), mode="lines+markers", name=model,
+                            legendgroup=model, showlegend=col == 1, line=dict(color=PALETTE[i % len(PALETTE)]),
+                            row=1, col=col)
+    fig.update_yaxes(title_text="test accuracy", row=1, col=1)
+    fig.update_xaxes(title_text="noise level")
+    fig.update_layout(legend=dict(orientation="h", y=-0.25), height=380)
+    return fig

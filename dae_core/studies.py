@@ -156,6 +156,14 @@ def _run_member(study: Study, member: Member, train, verbose: bool) -> str:
     return train.train_run(run, resume=bool(resumable), verbose=verbose)["state"]
 
 
+def progress(study: Study) -> tuple[int, int]:
+    """(members completed, members in all)."""
+    members, runs = study.design().members, study.read()["runs"]
+    done = sum(Run(study.runs_root / runs[m.key]).status().get("state") == "completed"
+               for m in members if m.key in runs)
+    return done, len(members)
+
+
 def training_seconds(study: Study) -> float:
     """The members' training time in all, from their own epoch records."""
     runs = [study.run_of(m.key) for m in study.design().members]
@@ -199,30 +207,29 @@ QUESTIONS = (("task3", "task2", "does Task 3 beat Task 2?"),
              ("fashion-ae", "random-init", "does in-domain pretraining (no labels) beat random weights?"))
 
 
-def summary(table, design: Design):
-    """Mean and 95% interval of the study's value per arm (and axis setting)."""
+def summary(table, axis: str | None = None, value: str = "accuracy"):
+    """Mean and 95% interval of ``value`` per arm (and ``axis`` setting, e.g. labels)."""
     from dae_core import stats
 
-    by = ["arm"] + ([design.axis] if design.axis else [])
-    return stats.summarise(table, by, design.value)
+    return stats.summarise(table, ["arm"] + ([axis] if axis else []), value)
 
 
-def findings(table, design: Design) -> list[str]:
+def findings(table, axis: str | None = None, value: str = "accuracy") -> list[str]:
     """Sentences on each question the study's arms can answer, per axis setting, from paired
     tests over seeds (a member without its pair at the same seed is left out)."""
     from dae_core import stats
 
     sentences = []
-    groups = table.groupby(design.axis) if design.axis else [(None, table)]
+    groups = table.groupby(axis) if axis else [(None, table)]
     for a, b, question in QUESTIONS:
         if not {a, b} <= set(table.get("arm", ())):
             continue
         for setting, rows in groups:
-            by_seed = rows.pivot_table(index="seed", columns="arm", values=design.value).dropna()
+            by_seed = rows.pivot_table(index="seed", columns="arm", values=value).dropna()
             if a not in by_seed or b not in by_seed:
                 continue
             test = stats.paired_test(by_seed[a], by_seed[b])
-            where = f"With {int(setting):,} labels, " if design.axis else ""
+            where = f"With {int(setting):,} labels, " if axis else ""
             sentences.append(f"{where}{question} {stats.verdict(test, a, b)}")
     return sentences
 

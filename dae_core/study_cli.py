@@ -83,8 +83,8 @@ def _training_findings(study, args) -> list[str]:
     table, design = studies.results(study), study.design()
     if not len(table):
         return []
-    print(studies.summary(table, design).to_string(index=False, float_format="%.4f"))
-    notes = studies.findings(table, design)
+    print(studies.summary(table, design.axis, design.value).to_string(index=False, float_format="%.4f"))
+    notes = studies.findings(table, design.axis, design.value)
     if args.name == "seeds":
         test = data.load_test_set("fashion-mnist", args.data_dir, download=True)
         notes += studies.mcnemar_per_seed(study, test.x, test.y)

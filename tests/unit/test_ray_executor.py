@@ -8,7 +8,7 @@ import tarfile
 import pytest
 import ray
 
-from dae_core import ray_executor, studies
+from dae_core import ray_executor, studies, study_designs
 from dae_core.runs import Run, list_runs
 from dae_core.settings import PROJECT_ROOT
 
@@ -25,7 +25,7 @@ def cluster():
 def test_a_tiny_study_on_ray_records_every_member_as_a_local_run(cluster, data_dir, tmp_path, monkeypatch):
     unpacked = []
     monkeypatch.setattr(tarfile.TarFile, "extractall", spy(tarfile.TarFile.extractall, unpacked))
-    study = studies.Study.open(studies.label_efficiency(data_dir=str(data_dir), **TINY), runs_dir=tmp_path)
+    study = studies.Study.open(study_designs.label_efficiency(data_dir=str(data_dir), **TINY), runs_dir=tmp_path)
     assert ray_executor.run_on_ray(study, "local", verbose=False) == []
     table = studies.results(study)
     assert len(table) == 8 and len(list_runs(tmp_path)) == 8
@@ -40,7 +40,7 @@ def test_a_tiny_study_on_ray_records_every_member_as_a_local_run(cluster, data_d
 
 
 def test_a_failing_member_is_reported_and_left_for_the_next_run(cluster, data_dir, tmp_path, capsys):
-    broken = dict(studies.label_efficiency(data_dir=str(data_dir), **TINY).members[0].config,
+    broken = dict(study_designs.label_efficiency(data_dir=str(data_dir), **TINY).members[0].config,
                   init_from=str(tmp_path / "missing.keras"))
     design = studies.Design("broken", "?", (studies.Member("broken/seed=0", "scratch", 0, broken),))
     study = studies.Study.open(design, runs_dir=tmp_path)
@@ -49,8 +49,16 @@ def test_a_failing_member_is_reported_and_left_for_the_next_run(cluster, data_di
     assert not list_runs(tmp_path)
 
 
+def test_without_ray_installed_the_error_says_how_to_install_it(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # what `import ray` meets where it is not installed
+    design = study_designs.label_efficiency(**TINY)
+    with pytest.raises(studies.JobError, match=r"pip install ray==2\.60\.0"):
+        ray_executor.run_on_ray(studies.Study.open(design, runs_dir=tmp_path), "auto")
+
+
 def test_ray_is_not_imported_without_ray():
-    check = "import dae_core.studies, dae_core.__main__; import sys; assert 'ray' not in sys.modules"
+    check = ("import dae_core.studies, dae_core.study_designs, dae_core.__main__; import sys; "
+             "assert 'ray' not in sys.modules")
     result = subprocess.run([sys.executable, "-c", check], cwd=PROJECT_ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-2000:]
 

@@ -37,15 +37,15 @@ def test_a_tiny_study_records_every_member_and_summarises_them(data_dir, tmp_pat
     study = studies.Study.open(design, runs_dir=tmp_path)
     assert studies.run_locally(study, verbose=False) == []
     table = studies.results(study)
-    assert len(table) == 8 and len(list_runs(tmp_path)) == 8
+    assert len(table) == 8 and len(list_runs(tmp_path)) == 8 and studies.progress(study) == (8, 8)
     for _, row in table.iterrows():  # every figure is the member's own record
         assert Run(tmp_path / row["run"]).status()["test"]["accuracy"] == row["accuracy"]
-    summary = studies.summary(table, design)
+    summary = studies.summary(table, design.axis)
     scratch_100 = table[(table.arm == "scratch") & (table.labels == 100)]["accuracy"]
     row = summary[(summary.arm == "scratch") & (summary.labels == 100)].iloc[0]
     expected = stats.mean_interval(scratch_100)
     assert (row["n"], row["mean"], row["low"]) == (2, pytest.approx(expected.mean), pytest.approx(expected.low))
-    assert len(studies.findings(table, design)) == 2  # random-init against scratch, at each budget
+    assert len(studies.findings(table, design.axis)) == 2  # random-init against scratch, at each budget
     with pytest.raises(studies.JobError, match="other settings"):
         studies.Study.open(study_designs.label_efficiency(data_dir=str(data_dir), **{**TINY, "seeds": 3}),
                            runs_dir=tmp_path)
