@@ -134,3 +134,25 @@ def test_image_grid_without_colours_or_images():
     fig = plots.image_grid(np.zeros((2, 28, 28)), ["a", "b"], None, cols=8)
     assert len(fig.data) == 2 and len(fig.layout.shapes) == 0
     assert len(plots.image_grid(np.zeros((0, 28, 28)), [], None).data) == 0
+
+
+def test_band_chart_draws_each_groups_mean_inside_its_interval():
+    from dae_core import stats
+
+    members = pd.DataFrame({"arm": ["a", "a", "b", "b"] * 2, "labels": [100] * 4 + [1000] * 4,
+                            "seed": [0, 1] * 4, "accuracy": [.50, .60, .55, .52, .70, .72, .69, .70]})
+    summary = stats.summarise(members, ["arm", "labels"], "accuracy")
+    fig = plots.band_chart(summary, "labels", "arm", log_x=True, names={"a": "arm A"})
+    band, line = fig.data[0], fig.data[1]
+    assert fig.layout.xaxis.type == "log" and line.name == "arm A" and list(line.x) == [100, 1000]
+    assert list(line.y) == pytest.approx([0.55, 0.71])
+    a = summary[summary.arm == "a"]
+    assert list(band.y) == pytest.approx(list(a["high"]) + list(a["low"])[::-1])
+
+
+def test_robustness_chart_has_a_panel_per_noise_and_a_line_per_model():
+    table = pd.DataFrame([{"model": m, "noise": k, "level": lv, "accuracy": 0.5}
+                          for m in ("x", "y") for k in ("gaussian", "masking") for lv in (0.0, 0.3)])
+    fig = plots.robustness_chart(table)
+    assert len(fig.data) == 4 and [a.text for a in fig.layout.annotations] == ["gaussian", "masking"]
+    assert sum(trace.showlegend for trace in fig.data) == 2
