@@ -114,7 +114,10 @@ def _run_entry(path: Path, stamps: tuple) -> ModelEntry | None:
     status = run.status()
     if status.get("state") not in ("completed", "stopped") or not run.model_path.exists():
         return None
-    config = run.config()
+    try:
+        config = run.config()
+    except (OSError, ValueError):  # a damaged run folder: the Train page's table shows it as such
+        return None
     return ModelEntry(run.id, config["task"], config["preset"], run.model_path, "run",
                       status.get("test", {}), epoch_history(run), config)
 

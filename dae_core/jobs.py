@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 import time
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,10 +30,13 @@ _PROCS: dict[int, subprocess.Popen] = {}
 
 
 def _existing_file(path, missing: str) -> str:
-    """``path`` made absolute; JobError with ``missing`` (``{path}`` filled in) if it is not there."""
+    """``path`` made absolute; JobError with ``missing`` (``{path}`` filled in) if it is not there,
+    or if it is not a ``.keras`` file (a zip archive) at all: found before TensorFlow loads."""
     path = Path(path).expanduser().absolute()
-    if not path.exists():
+    if not path.is_file():
         raise JobError(missing.format(path=path))
+    if not zipfile.is_zipfile(path):
+        raise JobError(f"{path} is not a Keras model file (damaged, or of another kind): pick another.")
     return str(path)
 
 

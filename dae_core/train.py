@@ -17,7 +17,6 @@ import numpy as np
 
 from dae_core import catalog, data, evaluate, noise as noise_lib
 from dae_core.config import TrainConfig
-from dae_core.errors import JobError
 from dae_core.runs import Run
 
 
@@ -282,12 +281,10 @@ def make_validation_dataset(arrays: dict, config: TrainConfig):
 
 
 def train_config(config: TrainConfig, runs_dir=None, verbose: bool = True) -> Run:
-    """Create a run for ``config`` and train it in this process."""
-    if config.spec.needs_autoencoder:
-        path = resolve_autoencoder(config)
-        if path and not path.exists():
-            raise JobError(f"{config.task} starts from a Task 1 autoencoder, but {path} "
-                                    "does not exist: train task1 first or pass --encoder-from.")
-    run = Run.create(config.to_dict(), runs_dir)
+    """Create a run for ``config`` and train it in this process; its model files are checked
+    first, so a run that cannot start leaves no folder behind."""
+    from dae_core.jobs import check_config
+
+    run = Run.create(check_config(config).to_dict(), runs_dir)
     train_run(run, verbose=verbose)
     return run

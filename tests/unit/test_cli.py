@@ -1,6 +1,7 @@
 """The command line: every sub-command parses to itself; evaluate, compare and ship do their work."""
 
 import json
+import subprocess
 
 import pytest
 
@@ -73,3 +74,31 @@ def test_missing_data_exits_with_a_message(tmp_path, monkeypatch, capsys):
     code = main(["train", "task2", "--data-dir", str(tmp_path / "none"), "--runs-dir", str(tmp_path)])
     assert code == 2 and "full data not found" in capsys.readouterr().err
     assert json.loads(next(tmp_path.glob("*/status.json")).read_text())["state"] == "failed"
+
+
+def test_run_references_outside_the_runs_folder_are_refused_and_nothing_is_written(tmp_path, capsys):
+    runs, victim = tmp_path / "runs", tmp_path / "victim"
+    victim.mkdir()
+    (victim / "config.json").write_text(json.dumps({"task": "task2", "preset": "seed"}))
+    for command in ("stop", "resume", "ship"):
+        assert main([command, str(victim), "--runs-dir", str(runs)]) == 2
+        assert "no run" in capsys.readouterr().err
+    assert sorted(p.name for p in victim.iterdir()) == ["config.json"] and not runs.exists()
+
+
+def test_resume_refuses_a_run_that_is_still_active(tmp_path, capsys):
+    from dae_core.runs import Run
+
+    run = Run.create({"task": "task2", "preset": "seed", "epochs": 2}, tmp_path)
+    with subprocess.Popen(["sleep", "30"]) as trainer:  # a live process holding the run
+        run.set_status("running", pid=trainer.pid)
+        assert main(["resume", run.id, "--runs-dir", str(tmp_path)]) == 2
+        trainer.kill()
+    assert "already" in capsys.readouterr().err and run.status()["state"] == "running"
+
+
+def test_bad_settings_are_refused_before_any_run_folder_exists(tmp_path, capsys):
+    for bad in (["--seed", "-1"], ["--seed", str(2**40)], ["--epochs", "0"]):
+        assert main(["train", "task2", "--runs-dir", str(tmp_path), *bad]) == 2
+        assert "must be" in capsys.readouterr().err
+    assert not tmp_path.exists() or not any(tmp_path.iterdir())

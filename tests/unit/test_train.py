@@ -143,8 +143,12 @@ def test_resume_continues_from_the_last_checkpoint(data_dir, tmp_path):
 
 def test_missing_autoencoder_is_a_clear_error(tmp_path, data_dir):
     config = make_config("task3", encoder_from=str(tmp_path / "none.keras"), data_dir=str(data_dir))
-    with pytest.raises(JobError, match="train task1 first"):
+    with pytest.raises(JobError, match="autoencoder.*does not exist"):
         train.train_config(config, tmp_path)
+    (tmp_path / "damaged.keras").write_bytes(b"half a file")
+    with pytest.raises(JobError, match="not a Keras model file"):
+        train.train_config(make_config("task2", init_from=str(tmp_path / "damaged.keras")), tmp_path)
+    assert not list(tmp_path.glob("*/config.json"))  # nothing was started, no run folder left
 
 
 def test_augmentation_switch_is_read_by_each_new_epoch_iterator():
