@@ -22,6 +22,7 @@ page = st.navigation([
     st.Page("pages/denoise.py", title="Denoise", icon=":material/auto_fix_high:"),
     st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
     st.Page("pages/garment.py", title="Garment", icon=":material/checkroom:"),
+    st.Page("pages/studies.py", title="Studies", icon=":material/science:"),
 ])
 
 

@@ -19,6 +19,8 @@ LINKS = [  # (page, label, icon, what it is for)
      "Task 2 against Task 3, beside the assignment's reported figures."),
     ("pages/garment.py", "Garment", ":material/checkroom:",
      "Upload or pick a garment picture and see what the classifiers say."),
+    ("pages/studies.py", "Studies", ":material/science:",
+     "Many runs over seeds: charts with 95% bands, and what the data show."),
 ]
 CARDS_PER_ROW = 3
 

@@ -15,7 +15,18 @@ PAGES = [  # (name, URL path st.navigation gives it, its title)
     ("denoise", "denoise", "Denoise a digit"),
     ("compare", "compare", "Task 2 against Task 3"),
     ("garment", "garment", "Try a garment"),
+    ("studies", "studies", "Studies"),
 ]
+
+
+def show_device(page) -> None:
+    """Overview: drawn before TensorFlow has loaded; the device appears once it has, by itself."""
+    sidebar = page.get_by_test_id("stSidebar")
+    sidebar.get_by_text("Device: ").first.wait_for()
+    page.wait_for_function("() => { const bar = document.querySelector('[data-testid=\"stSidebar\"]');"
+                           " return bar && /Device: (?!detecting)/.test(bar.innerText); }", timeout=180_000)
+    wait_for_app(page)
+    assert "detecting" not in page.get_by_test_id("stMain").inner_text()  # the page's list too
 
 
 def show_test_digit(page) -> None:
@@ -32,7 +43,7 @@ def show_test_garment(page) -> None:
     wait_for_app(page)
 
 
-PREPARE = {"denoise": show_test_digit, "garment": show_test_garment}
+PREPARE = {"overview": show_device, "denoise": show_test_digit, "garment": show_test_garment}
 
 
 @pytest.mark.parametrize("name, path, title", PAGES, ids=[p[0] for p in PAGES])

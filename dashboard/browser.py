@@ -1,0 +1,177 @@
+"""Driving the dashboard in a real browser: starting `streamlit run app.py`, Chromium's
+settings, waiting for Streamlit to finish drawing, images by caption, strokes on the canvas,
+screenshots. Shared by the browser tests (tests/e2e) and scripts/measure_ui.py; it takes
+Playwright page objects and imports neither Playwright nor Streamlit itself.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from dae_core.settings import PROJECT_ROOT
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# Without the background-networking flags Chromium floods the closed network (docs/pitfalls.md).
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+VIEWPORT = {"width": 1400, "height": 1000}
+APP_TIMEOUT_S = 300  # one script run, models loaded and evaluated for the first time included
+# Test runs leave the README's pictures alone; DAE_SCREENSHOTS_DIR=docs/screenshots retakes them.
+SCREENSHOTS = Path(os.environ.get("DAE_SCREENSHOTS_DIR", PROJECT_ROOT / "test-artifacts" / "screenshots"))
+
+
+# --- the server ----------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_app(port: int, env: dict, log) -> subprocess.Popen:
+    """`streamlit run app.py` on ``port`` of this machine, its output to the file ``log``."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port",
+         str(port), "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
+        cwd=PROJECT_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+
+
+def wait_healthy(url: str, proc: subprocess.Popen, timeout_s: float) -> None:
+    """Wait until the server at ``url`` answers its health check; RuntimeError if it exits or
+    does not answer within ``timeout_s``."""
+    deadline = time.time() + timeout_s
+    while not _healthy(url):
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited with code {proc.returncode}")
+        if time.time() > deadline:
+            raise RuntimeError(f"streamlit did not answer {url}/_stcore/health within {timeout_s:.0f} s")
+        time.sleep(0.2)
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=5) as response:
+            return response.read() == b"ok"
+    except OSError:
+        return False
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=15)
+
+
+def foreign_requests(urls: list[str], app_url: str) -> list[str]:
+    """The requested ``urls`` that go anywhere but the app's own host (data and blob URLs
+    stay in the page)."""
+    home = urlsplit(app_url).netloc
+    return [u for u in urls if urlsplit(u).scheme not in ("data", "blob") and urlsplit(u).netloc != home]
+
+
+# --- the page ------------------------------------------------------------------------
+
+# True once the script run has ended and every element is drawn: the page's title, lazily
+# loaded widgets (shown as skeletons meanwhile), plotly charts and images.
+_DRAWN = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
+  // Every page has a title: without one the run seen was the brief one before a rerun.
+  if (!document.querySelector('[data-testid="stMain"] h1')) return false;
+  if (document.querySelector('[data-testid="stSkeleton"], [data-testid="stSpinner"]')) return false;
+  for (const chart of document.querySelectorAll('[data-testid="stPlotlyChart"]'))
+    if (!chart.querySelector('.js-plotly-plot .main-svg')) return false;
+  for (const img of document.querySelectorAll('[data-testid="stMain"] img'))
+    if (!img.complete || img.naturalWidth === 0) return false;
+  return true;
+}"""
+
+
+def wait_for_app(page, timeout_s: float = APP_TIMEOUT_S, settle_s: float = 0.6) -> None:
+    """Wait until the app has finished its script run and drawn everything (steady for
+    ``settle_s``), then assert that no exception is shown on the page."""
+    deadline = time.time() + timeout_s
+    steady_since = None
+    while True:
+        if page.evaluate(_DRAWN):
+            steady_since = steady_since or time.time()
+            if time.time() - steady_since >= settle_s:
+                break
+        else:
+            steady_since = None
+        if time.time() > deadline:
+            state = page.locator('[data-testid="stApp"]').get_attribute("data-test-script-state")
+            raise AssertionError(f"{page.url}: app not drawn after {timeout_s:.0f} s (script state {state})")
+        page.wait_for_timeout(200)
+    assert_no_exception(page)
+
+
+def assert_no_exception(page) -> None:
+    exceptions = page.get_by_test_id("stException")
+    if exceptions.count():
+        raise AssertionError(f"{page.url} shows an exception:\n{exceptions.first.inner_text()}")
+
+
+def open_page(page, app_url: str, path: str = "") -> None:
+    page.goto(f"{app_url}/{path}")
+    wait_for_app(page)
+
+
+def save_screenshot(page, name: str) -> Path:
+    """The whole page as <SCREENSHOTS>/<name>.png (Streamlit scrolls inside stMain, so the
+    window is made as tall as its content first)."""
+    height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
+    page.set_viewport_size({"width": VIEWPORT["width"], "height": max(VIEWPORT["height"], height)})
+    page.wait_for_timeout(500)  # let charts and columns lay out at the new size
+    wait_for_app(page)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=path, animations="disabled")
+    page.set_viewport_size(VIEWPORT)
+    return path
+
+
+def image_src(page, caption: str) -> str | None:
+    """The src of the st.image captioned exactly ``caption``; None while there is none."""
+    image = page.get_by_test_id("stImage").filter(
+        has=page.get_by_test_id("stImageCaption").get_by_text(caption, exact=True))
+    if not image.count():
+        return None
+    return image.locator("img").first.get_attribute("src")
+
+
+def wait_for_image_change(page, caption: str, old: str | None, timeout_s: float = 120) -> str:
+    """Wait until the image captioned ``caption`` exists with a src other than ``old``, and is drawn."""
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        src = image_src(page, caption)
+        if src and src != old:
+            wait_for_app(page)
+            return src
+        page.wait_for_timeout(100)
+    raise AssertionError(f"no new {caption!r} image within {timeout_s:.0f} s (still {old})")
+
+
+def draw_stroke(page, points: list[tuple[float, float]], key: str = "denoise_canvas") -> None:
+    """Press, drag through ``points`` (fractions of the canvas size) and release over the
+    drawable canvas keyed ``key``; it lives in the page (a shadow root), not in an iframe."""
+    canvas = page.locator(f".st-key-{key} canvas").last  # fabric's top canvas takes the mouse
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    xy = [(box["x"] + fx * box["width"], box["y"] + fy * box["height"]) for fx, fy in points]
+    page.mouse.move(*xy[0])
+    page.mouse.down()
+    for x, y in xy[1:]:
+        page.mouse.move(x, y, steps=4)
+    page.mouse.up()

@@ -1,0 +1,93 @@
+"""What several pages show the same way: the model picker, errors, tables, images."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import io
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import numpy as np
+import streamlit as st
+from PIL import Image
+
+from dae_core import catalog, imaging
+from dae_core.errors import LabError
+
+if TYPE_CHECKING:  # pandas takes ~0.5 s to import, and the Overview (the first page) shows no table
+    import pandas as pd
+
+
+def show_error(error: LabError) -> None:
+    """Something the user can put right: its message, which names the fix (never a traceback)."""
+    st.error(str(error))
+
+
+@contextlib.contextmanager
+def guarded() -> Iterator[None]:
+    """Run a page's body: a ``LabError`` ends it with one error message where it stood.
+    Any other exception is a bug, and Streamlit shows it whole."""
+    try:
+        yield
+    except LabError as e:
+        show_error(e)
+
+
+def pick_model(task: str, label: str, key: str, *, preset: str | None = None,
+               prefer_preset: str | None = None, none_label: str | None = None,
+               help: str | None = None) -> catalog.ModelEntry | None:
+    """A selectbox over ``task``'s models, shipped ones first (the default choice).
+
+    ``preset``: offer that preset's models only. ``prefer_preset``: choose its shipped model
+    first. ``none_label``: a first choice meaning "no model", returned as None. Without any
+    model to offer (and no ``none_label``), shows what to do instead and returns None.
+    Raises ``ModelFileError`` for a damaged manifest.
+    """
+    entries = [e for e in catalog.all_models(task=task) if preset is None or e.preset == preset]
+    if not entries and none_label is None:
+        st.warning(catalog.missing_model_hint(task))
+        return None
+    by_label = {none_label: None} if none_label is not None else {}
+    by_label.update((e.label, e) for e in entries)
+    default = next((i for i, e in enumerate(by_label.values())
+                    if e and e.source == "shipped" and e.preset == prefer_preset), 0)
+    return by_label[st.selectbox(label, list(by_label), index=default, key=key, help=help)]
+
+
+def uploaded_image(label: str, key: str, form: str) -> np.ndarray | None:
+    """A file uploader; the upload in ``form`` ("mnist" or "fashion", see ``imaging``), or None
+    while there is none, or after one message saying why it cannot be used (the page goes on)."""
+    upload = st.file_uploader(label, key=key)
+    if upload is None:
+        return None
+    try:
+        image, note = imaging.prepare_upload(upload.getvalue(), form)
+    except imaging.ImageError as e:
+        show_error(e)
+        return None
+    if note:
+        st.info(note)
+    return image
+
+
+def show_table(table: pd.DataFrame, name: str, page: str) -> None:
+    """The table, figures to 4 decimals like the assignment's, and its CSV download."""
+    decimals = {c: st.column_config.NumberColumn(format="%.4f") for c in table.select_dtypes("float")}
+    st.dataframe(table, hide_index=True, column_config=decimals, height="content", placeholder="—")
+    download_csv(table, name, page)
+
+
+def download_csv(table: pd.DataFrame, name: str, page: str) -> None:
+    """A button that downloads ``table`` as ``<name>.csv`` (widget key ``<page>_csv_<name>``)."""
+    st.download_button(f"Download {name}.csv", table.to_csv(index=False), file_name=f"{name}.csv",
+                       mime="text/csv", key=f"{page}_csv_{name}", on_click="ignore")
+
+
+def show_image(img: np.ndarray, caption: str, container=st) -> None:
+    """A (28, 28[, 1]) image in [0, 1], enlarged with sharp pixels, as a PNG data URL: lossless,
+    and drawn without a second request to the server (a canvas stroke waits for it)."""
+    buffer = io.BytesIO()
+    Image.fromarray(imaging.to_display(img)).save(buffer, format="PNG")
+    container.image(f"data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode()}",
+                    caption=caption)
