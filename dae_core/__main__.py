@@ -212,7 +212,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="training throughput and single-image denoise latency")
     p.add_argument("--train-size", type=int, default=6000)
     p.add_argument("--epochs", type=int, default=3)
-    p.add_argument("--repeats", type=int, default=200)
+    p.add_argument("--repeats", type=int, default=200, help="single-image calls timed per path")
+    p.add_argument("--fit-repeats", type=int, default=3, help="plain fit against our run, alternated")
     for p in sub.choices.values():
         _add_common(p)
     return parser

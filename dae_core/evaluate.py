@@ -34,6 +34,13 @@ def predict(model, x: np.ndarray, batch_size: int = 1000) -> np.ndarray:
     return np.asarray(model.predict(x, batch_size=batch_size, verbose=0), dtype=np.float32)
 
 
+def top_classes(probs: np.ndarray, k: int = 3, class_names=FASHION_CLASSES) -> pd.DataFrame:
+    """(10,) class probabilities -> the ``k`` likeliest: columns class, probability."""
+    best = np.argsort(probs)[::-1][:k]
+    return pd.DataFrame({"class": [class_names[i] for i in best],
+                         "probability": [float(probs[i]) for i in best]})
+
+
 def crossentropy(probs: np.ndarray, y: np.ndarray) -> float:
     """Mean categorical cross-entropy of integer labels ``y`` under ``probs``."""
     picked = np.clip(probs[np.arange(len(y)), y], 1e-7, 1.0)

@@ -14,10 +14,8 @@ import logging
 import threading
 
 import numpy as np
-import pandas as pd
 import tensorflow as tf
 
-from dae_core.data import FASHION_CLASSES
 
 log = logging.getLogger(__name__)
 
@@ -73,10 +71,3 @@ class Predictor:
         """``model.predict``'s interface, so ``dae_core.evaluate`` functions accept a Predictor."""
         del verbose  # nothing to report: batches are few and fast
         return np.concatenate([self(x[i:i + batch_size]) for i in range(0, len(x), batch_size)])
-
-
-def top_classes(probs: np.ndarray, k: int = 3, class_names=FASHION_CLASSES) -> pd.DataFrame:
-    """(10,) class probabilities -> the ``k`` likeliest: columns class, probability."""
-    best = np.argsort(probs)[::-1][:k]
-    return pd.DataFrame({"class": [class_names[i] for i in best],
-                         "probability": [float(probs[i]) for i in best]})

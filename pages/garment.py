@@ -4,7 +4,7 @@ import numpy as np
 import streamlit as st
 
 from dae_core import data
-from dae_core.inference import top_classes
+from dae_core.evaluate import top_classes
 from dashboard import runtime
 from dashboard.loaders import load_predictor, load_test_set
 from dashboard.widgets import guarded, pick_model, show_image, uploaded_image

@@ -11,7 +11,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from dae_core import catalog, data, imaging
-from dae_core.inference import top_classes
+from dae_core.evaluate import top_classes
 from dae_core.models import load_model
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "garment.py")

@@ -20,10 +20,11 @@ def test_each_command_parses_to_itself(argv):
 
 
 def test_bench_prints_both_trainings_and_every_latency(data_dir, capsys):
-    args = ["bench", "--train-size", "1000", "--epochs", "2", "--repeats", "5", "--data-dir", str(data_dir)]
+    args = ["bench", "--train-size", "1000", "--epochs", "2", "--repeats", "5", "--fit-repeats", "2",
+            "--data-dir", str(data_dir)]
     assert main(args) == 0
     out = capsys.readouterr().out
-    assert "plain model.fit" in out and "dae_core run" in out
+    assert out.count("plain model.fit") == 2 and "median" in out and "over 2 repeats" in out
     for preset in ("seed", "improved"):
         assert f"task1-{preset}" in out
     assert out.count("model.predict(x)") == 2 and out.count("Predictor (dashboard: XLA)") == 2

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from dae_core.inference import Predictor, top_classes
+from dae_core.evaluate import top_classes
+from dae_core.inference import Predictor
 from dae_core.models import build_autoencoder
 
 

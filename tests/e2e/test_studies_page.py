@@ -1,0 +1,31 @@
+"""The Studies page in a real browser: the demo study started with one click runs in its own
+process, the progress bar follows it member by member, and its results appear at the end."""
+
+import re
+import time
+
+import pytest
+
+from dashboard.browser import open_page, wait_for_app
+
+pytestmark = [pytest.mark.browser, pytest.mark.data]
+
+STUDY_TIMEOUT_S = 480  # 8 tiny members behind a TensorFlow import, on a loaded CPU
+
+
+def test_the_demo_study_progresses_to_the_end(page, app_url):
+    open_page(page, app_url, "studies")
+    page.locator(".st-key-studies_start_demo button").click()
+    seen, start = [], time.time()
+    while not seen or seen[-1] != 8:
+        assert time.time() - start < STUDY_TIMEOUT_S, f"the demo did not finish; members seen done: {seen}"
+        assert page.get_by_test_id("stException").count() == 0
+        progress = page.get_by_test_id("stProgress")
+        match = re.search(r"(\d+)/8 members done", progress.first.inner_text()) if progress.count() else None
+        if match and (not seen or int(match[1]) != seen[-1]):
+            seen.append(int(match[1]))
+        page.wait_for_timeout(300)
+    assert len(seen) >= 2, f"the page never showed the study in progress, only {seen}"
+    wait_for_app(page)
+    assert page.get_by_text("Every member (8 rows)").count() == 1
+    assert page.get_by_test_id("stPlotlyChart").count() >= 1  # accuracy against labels, with bands
