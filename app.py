@@ -8,7 +8,6 @@ from pathlib import Path
 import streamlit as st
 
 from dae_core import catalog
-from dae_core.errors import LabError
 from dashboard import runtime
 
 ICON = Path(__file__).parent / "dashboard" / "static" / "icon.png"  # served by the app itself
@@ -37,10 +36,9 @@ def show_device(waiting: bool) -> None:
 with st.sidebar:
     waiting = runtime.device() is None
     st.fragment(show_device, run_every=3.0 if waiting else None)(waiting)
-    try:
-        st.caption(f"Models: {len(catalog.all_models())}")
-    except LabError as e:  # a damaged manifest; the page shows the fix too
-        st.caption(f"Models: unreadable ({e})")
+    st.caption(f"Models: {len(catalog.all_models())}")
+    for problem in catalog.manifest_problems():  # a damaged entry is left out; the rest works on
+        st.warning(problem)
 
 try:
     page.run()

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dae_core import settings
-from dae_core.errors import ModelFileError, NotFoundError
+from dae_core.errors import NotFoundError
 from dae_core.runs import Run, list_runs, write_json_atomic
+from dae_core.tasks import TASK_SPECS
 
 HISTORY_KEYS = ("epoch", "loss", "val_loss", "accuracy", "val_accuracy", "mse", "val_mse", "seconds")
 RESTORE_HINT = "restore the shipped models with `git checkout models/`"
@@ -57,14 +58,42 @@ def _manifest_path(models_dir: Path) -> Path:
     return models_dir / "manifest.json"
 
 
+REQUIRED = {"name": str, "task": str, "preset": str, "file": str}  # a manifest entry's fields
+
+
 def read_manifest(models_dir: str | Path | None = None) -> list[dict]:
-    path = _manifest_path(Path(models_dir or default_models_dir()))
+    """The manifest's valid entries; a damaged file or entry is left out (``manifest_problems``)."""
+    return _check_manifest(_manifest_path(Path(models_dir or default_models_dir())))[0]
+
+
+def manifest_problems(models_dir: str | Path | None = None) -> list[str]:
+    """What is wrong with the manifest, one message per damaged file or entry, naming the fix."""
+    return _check_manifest(_manifest_path(Path(models_dir or default_models_dir())))[1]
+
+
+def _check_manifest(path: Path) -> tuple[list[dict], list[str]]:
+    """(valid entries, problems): a bad entry costs only itself; everything else works on."""
     try:
-        return json.loads(path.read_text())["models"]
+        manifest = json.loads(path.read_text())
     except FileNotFoundError:
-        return []
-    except (ValueError, KeyError) as e:
-        raise ModelFileError(f"{path} is not a valid model manifest ({e}). Fix: {RESTORE_HINT}.") from e
+        return [], []
+    except (OSError, ValueError) as e:
+        return [], [f"{path} is not readable JSON ({e}): no shipped model is listed. Fix: {RESTORE_HINT}."]
+    entries = manifest.get("models") if isinstance(manifest, dict) else None
+    if not isinstance(entries, list):
+        return [], [f"{path} holds no list of models: no shipped model is listed. Fix: {RESTORE_HINT}."]
+    valid, problems = [], []
+    for number, entry in enumerate(entries, start=1):
+        wrong = [k for k, kind in REQUIRED.items() if not isinstance(entry, dict)
+                 or not isinstance(entry.get(k), kind)]
+        if not wrong and entry["task"] not in TASK_SPECS:
+            wrong = [f"task {entry['task']!r}"]
+        if wrong:
+            problems.append(f"{path}, model {number}: {', '.join(wrong)} missing or wrong, so it is left "
+                            f"out. Fix: {RESTORE_HINT}.")
+        else:
+            valid.append(entry)
+    return valid, problems
 
 
 def shipped_models(models_dir: str | Path | None = None) -> list[ModelEntry]:

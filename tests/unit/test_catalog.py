@@ -5,7 +5,6 @@ import json
 import pytest
 
 from dae_core import catalog
-from dae_core.errors import ModelFileError
 from dae_core.runs import Run
 
 
@@ -37,7 +36,21 @@ def test_a_resumed_run_is_read_afresh(tmp_path):
     assert entry.test == {"accuracy": 0.7} and len(entry.history) == 2
 
 
-def test_damaged_manifest_says_how_to_fix(tmp_path):
-    (tmp_path / "manifest.json").write_text(json.dumps({"no models": []}))
-    with pytest.raises(ModelFileError, match="git checkout models/"):
-        catalog.shipped_models(tmp_path)
+@pytest.mark.parametrize("text", ['{"no models": []}', '{"models": "abc"}', "{not json", '[1, 2]'])
+def test_a_damaged_manifest_lists_nothing_and_says_how_to_fix(tmp_path, text):
+    (tmp_path / "manifest.json").write_text(text)
+    assert catalog.shipped_models(tmp_path) == []
+    (problem,) = catalog.manifest_problems(tmp_path)
+    assert str(tmp_path / "manifest.json") in problem and "git checkout models/" in problem
+
+
+def test_a_bad_entry_costs_only_itself(tmp_path):
+    good = {"name": "task2-seed", "task": "task2", "preset": "seed", "file": "task2-seed.keras"}
+    bad = [{"name": "x"}, "abc", {**good, "task": "task9"}, {**good, "file": 3}]
+    (tmp_path / "manifest.json").write_text(json.dumps({"models": [*bad, good]}))
+    assert [e.name for e in catalog.shipped_models(tmp_path)] == ["task2-seed"]
+    problems = catalog.manifest_problems(tmp_path)
+    assert [p.split(", model ")[1].split(":")[0] for p in problems] == ["1", "2", "3", "4"]
+    assert "task 'task9'" in problems[2]
+
+

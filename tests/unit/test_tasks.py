@@ -14,11 +14,11 @@ from dae_core.tasks import TASK_SPECS, TASKS, VARIANTS, task_spec, task_title
 def test_every_task_has_a_consistent_spec():
     assert TASKS[:3] == ("task1", "task2", "task3") and set(VARIANTS) < set(TASKS)
     for spec in TASK_SPECS.values():
-        assert spec.dataset == ("mnist" if spec.is_autoencoder else "fashion-mnist")
+        assert spec.dataset == ("mnist" if spec.name == "task1" else "fashion-mnist")
         assert spec.curves == ("loss", "mse" if spec.is_autoencoder else "accuracy")
         assert spec.headline == ("psnr_denoised" if spec.is_autoencoder else "accuracy")
-    assert [t for t in TASKS if task_spec(t).noisy_inputs] == ["task1", "frozen_ae_noisy"]
-    assert [t for t in TASKS if not task_spec(t).needs_autoencoder] == ["task1", "task2"]
+    assert [t for t in TASKS if task_spec(t).noisy_inputs] == ["task1", "frozen_ae_noisy", "fashion_ae"]
+    assert [t for t in TASKS if not task_spec(t).needs_autoencoder] == ["task1", "task2", "fashion_ae"]
 
 
 def test_configs_take_dataset_and_noise_from_the_spec():
