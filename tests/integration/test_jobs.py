@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+import zipfile
 
 import pytest
 
@@ -123,9 +124,13 @@ def test_continuing_from_a_missing_model_is_refused_with_the_fix(tmp_path, monke
     config = make_config("task2", "seed", epochs=1, init_from=str(tmp_path / "gone.keras"))
     with pytest.raises(jobs.JobError, match="continue from.*Fix"):
         jobs.start_training(config, tmp_path / "runs")
-    (tmp_path / "there.keras").write_bytes(b"")
+    (tmp_path / "there.keras").write_bytes(b"")  # there, but no .keras archive: refused before any work
     config = make_config("task2", "seed", epochs=1, init_from="there.keras")
     monkeypatch.chdir(tmp_path)
+    with pytest.raises(jobs.JobError, match="not a Keras model file"):
+        jobs.check_config(config)
+    with zipfile.ZipFile(tmp_path / "there.keras", "w") as archive:
+        archive.writestr("config.json", "{}")
     assert jobs.check_config(config).init_from == str(tmp_path / "there.keras")
 
 
