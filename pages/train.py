@@ -44,8 +44,10 @@ def show_run(path: str, polling: bool) -> None:
     if progress.active:
         st.button("Stop", key="train_stop", on_click=jobs.stop, args=(run,),
                   help="Ends after the current batch; the model learned so far is kept.")
-    elif progress.resumable:
-        st.button("Resume from the last epoch", key="train_resume", on_click=jobs.resume, args=(run,))
+    elif progress.resumable and st.button("Resume from the last epoch", key="train_resume"):
+        with guarded():
+            jobs.resume(run)
+            st.rerun()  # the whole page, not this fragment alone: it follows the resumed run live
     epochs, batches = run.metrics("epoch"), run.metrics("batch")
     plain_after = recipe.augmented_epochs if 0 < recipe.augmented_epochs < recipe.epochs else None
     for col, metric in zip(st.columns(2), recipe.spec.curves):
@@ -127,6 +129,9 @@ def start_and_follow(config: TrainConfig | None) -> None:
     shown = st.session_state.get("train_run")
     if active is not None and (shown is None or not runs.Run(shown).is_active()):
         shown = st.session_state.train_run = str(active.path)  # a new tab follows the live run
+    newest = runs.list_runs()[:1]
+    if shown is None and newest:  # after a reload: the newest run, with Resume if it was killed
+        shown = str(newest[0].path)
     if shown and (runs.Run(shown).path / "config.json").exists():
         polling = runs.Run(shown).is_active()
         st.fragment(show_run, run_every=1.0 if polling else None)(shown, polling)

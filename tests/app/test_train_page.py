@@ -3,6 +3,9 @@
 AppTest fires no ``run_every`` timers: the live view is checked by rerunning the page.
 """
 
+import os
+import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -115,3 +118,25 @@ def test_a_run_can_continue_from_a_shipped_model(runs_dir, tiny_models):
     [run] = list_runs(runs_dir)
     assert run.config()["init_from"] == str(shipped.path.absolute())
     assert jobs.wait(run, 240) == "completed", run.log_path.read_text()
+
+
+def test_after_a_kill_a_reload_shows_the_failure_and_resume_follows_the_run_to_the_end(runs_dir):
+    config = make_config("task2", "seed", epochs=3, batch_size=100, train_size=300)
+    run = jobs.start_training(config, runs_dir)
+    deadline = time.time() + 240
+    while not run.latest_checkpoint():  # killed (not politely) once an epoch is saved
+        assert run.state() != "failed" and time.time() < deadline, run.log_path.read_text()
+        time.sleep(0.2)
+    os.kill(run.status()["pid"], signal.SIGKILL)
+    while run.is_active():
+        time.sleep(0.1)
+
+    at = open_page()  # a reload: a new session, nothing in its state
+    assert any(run.id in s.value for s in at.subheader)
+    assert at.error and "can be resumed" in at.error[0].value
+    at.button(key="train_resume").click().run()
+    assert not at.exception and run.is_active() and at.button(key="train_stop").label == "Stop"
+    assert jobs.wait(run, 300) == "completed", run.log_path.read_text()
+    at.run()
+    assert run.status()["epoch"] == 3 and [r["epoch"] for r in run.metrics("epoch")] == [1, 2, 3]
+    assert any(m.label == "Test accuracy" for m in at.metric) and not at.error
