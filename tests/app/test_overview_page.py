@@ -51,4 +51,4 @@ def test_a_damaged_manifest_is_reported_not_raised(use_models, tmp_path):
     (use_models(tmp_path) / "manifest.json").write_text("{not json")
     at = open_overview()
     assert not at.exception
-    assert len(at.error) == 1 and catalog.RESTORE_HINT in at.error[0].value
+    assert not at.error and len(at.sidebar.warning) == 1 and catalog.RESTORE_HINT in at.sidebar.warning[0].value

@@ -26,6 +26,7 @@ def test_the_demo_study_progresses_to_the_end(page, app_url):
             seen.append(int(match[1]))
         page.wait_for_timeout(300)
     assert len(seen) >= 2, f"the page never showed the study in progress, only {seen}"
+    # When the study's process ends, the page reruns once and shows the results.
+    page.get_by_text("Every member (8 rows)").wait_for(timeout=120_000)
     wait_for_app(page)
-    assert page.get_by_text("Every member (8 rows)").count() == 1
     assert page.get_by_test_id("stPlotlyChart").count() >= 1  # accuracy against labels, with bands
