@@ -231,6 +231,10 @@ def main(argv=None) -> int:
     except (LabError, ValueError) as e:  # what the user can fix; anything else is a bug
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except OSError as e:  # a full disk, a read-only folder
+        print(f"error: cannot write {e.filename or 'a file'} ({e.strerror or e}). Fix: free some disk "
+              f"space or make the folder writable (or point {settings.RUNS_DIR_ENV} elsewhere).", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -30,11 +30,14 @@ def default_runs_dir() -> Path:
 def write_json_atomic(path: Path, obj) -> None:
     """Write temp, fsync, rename: a reader sees the old file or the new one, never half."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w") as f:
-        json.dump(obj, f, indent=1)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w") as f:
+            json.dump(obj, f, indent=1)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:  # a full disk or a read-only folder leaves no half-written temporary file behind
+        tmp.unlink(missing_ok=True)
 
 
 def pid_alive(pid: int | None) -> bool:

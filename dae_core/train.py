@@ -202,7 +202,10 @@ def train_run(run: Run, resume: bool = False, verbose: bool = True) -> dict:
         try:
             return _fit(run, config, resume, verbose)
         except Exception as e:
-            run.set_status("failed", error=f"{type(e).__name__}: {e}")
+            try:
+                run.set_status("failed", error=f"{type(e).__name__}: {e}")
+            except OSError:  # a full disk: once this process is gone, Run.state() says failed
+                pass
             raise
 
 

@@ -97,3 +97,21 @@ def test_write_json_atomic_replaces(tmp_path):
     write_json_atomic(path, {"a": 1})
     write_json_atomic(path, {"a": 2})
     assert json.loads(path.read_text()) == {"a": 2}
+
+
+def test_a_full_disk_leaves_no_temporary_file_and_the_command_line_says_what_to_do(tmp_path, monkeypatch,
+                                                                                  capsys):
+    from dae_core import runs
+    from dae_core.__main__ import main
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(runs.os, "fsync", full_disk)
+    with pytest.raises(OSError):
+        write_json_atomic(tmp_path / "status.json", {"state": "running"})
+    assert list(tmp_path.iterdir()) == []
+    assert main(["train", "task2", "--epochs", "1", "--runs-dir", str(tmp_path / "runs")]) == 2
+    err = capsys.readouterr().err
+    assert "No space left on device" in err and "free some disk space" in err
+    assert not list((tmp_path / "runs").glob("*/.*.tmp"))
