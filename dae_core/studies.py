@@ -170,6 +170,14 @@ def training_seconds(study: Study) -> float:
     return sum(r.get("seconds", 0.0) for run in runs if run for r in run.metrics("epoch"))
 
 
+def shipped_results(name: str):
+    """The results that ship with the project for study ``name`` (a DataFrame), or None."""
+    import pandas as pd
+
+    path = settings.studies_dir() / name / "results.csv"
+    return pd.read_csv(path) if path.exists() else None
+
+
 def ship(folder: Path, name: str, command: str, seconds: float) -> Path:
     """Copy a study's results into the shipped studies folder, with how they were made."""
     target = settings.studies_dir() / name

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from dae_core import assignment, catalog, data, evaluate, plots, report
+from dae_core import assignment, catalog, data, evaluate, plots, report, studies
 from dashboard import runtime
 from dashboard.loaders import BY_FILE, load_test_set
 from dashboard.widgets import download_csv, guarded, pick_model, show_table
@@ -33,6 +33,19 @@ def show_headline(comp: report.Comparison) -> None:
     show_table(comp.headline(), "headline", "compare")
     st.subheader("Is the difference real?")
     st.info(f"McNemar's test: {comp.sentence()}")
+    show_seeds_study(comp.a.preset)
+
+
+def show_seeds_study(preset: str) -> None:
+    """The seeds study's means and intervals beside these single runs, when it has been run."""
+    seeds = studies.shipped_results("seeds")
+    if seeds is None:
+        st.caption("Single runs: how far another seed would land is what the seeds study measures "
+                   "(`python -m dae_core study seeds`, then the Studies page).")
+        return
+    st.caption("Over several seeds (the seeds study): mean test accuracy with its 95% interval.")
+    st.dataframe(studies.summary(seeds), hide_index=True, key="compare_seeds")
+    st.markdown("\n".join(f"- {note}" for note in studies.findings(seeds)))
 
 
 def show_curves_and_classes(comp: report.Comparison) -> None:

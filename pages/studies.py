@@ -26,11 +26,8 @@ DEMO = ["--seeds", "2", "--budgets", "100,300", "--arms", "scratch,random-init",
 
 
 def shipped(name: str) -> tuple[pd.DataFrame | None, dict]:
-    folder = settings.studies_dir() / name
-    if not (folder / "results.csv").exists():
-        return None, {}
-    about = json.loads((folder / "about.json").read_text()) if (folder / "about.json").exists() else {}
-    return pd.read_csv(folder / "results.csv"), about
+    about = settings.studies_dir() / name / "about.json"
+    return studies.shipped_results(name), json.loads(about.read_text()) if about.exists() else {}
 
 
 def live_folder(study_id: str):
