@@ -24,8 +24,8 @@ def load_predictor(entry: catalog.ModelEntry) -> Predictor:
     damaged file.
 
     Autoencoders also get the XLA path for one image (each canvas stroke and upload); the
-    classifiers do not, as it saved them no visible time. XLA's runtime adds ~200 MiB to
-    the server (`scripts/measure_ui.py`, 2026-11-30: 978 MiB without, 1187 MiB with)."""
+    classifiers do not, as it saved them no visible time and its runtime costs the server
+    memory (docs/results.md, Dashboard)."""
     runtime.wait_for_tensorflow()
     from dae_core.inference import Predictor
     from dae_core.models import load_model
