@@ -107,11 +107,27 @@ def cmd_evaluate(args) -> int:
     if spec.is_autoencoder:
         table = evaluate.denoise_table(model, test.x)
         print(table.to_string(index=False, float_format="%.3f"))
+        _print_classical(model, entry.label, test.x[:args.classical_images])
     else:
         report = evaluate.classifier_report(model, test.x, test.y)
         print(f"test accuracy {report.accuracy:.4f}  test loss {report.loss:.4f}")
         print(report.per_class.to_string(index=False, float_format="%.4f"))
     return 0
+
+
+def _print_classical(model, label: str, x) -> None:
+    """The autoencoder beside the classical denoisers (tuned on validation digits), on the same
+    images: the classical methods are CPU loops, so a subset of the test set."""
+    import pandas as pd
+
+    from dae_core import classical, evaluate
+
+    others = classical.classical_table(x)
+    both = pd.concat([evaluate.denoise_table(model, x).assign(method=label), others])
+    side = both.pivot_table(index=["noise", "level"], columns="method", values="psnr_denoised", sort=False)
+    print(f"\nPSNR (dB) denoised, the autoencoder beside the classical denoisers, first {len(x)} test images:")
+    print(side[[label, *classical.METHODS]].to_string(float_format="%.2f"))
+    print("ms per image:", others.groupby("method", sort=False)["ms_per_image"].mean().round(2).to_dict())
 
 
 def cmd_compare(args) -> int:
@@ -195,6 +211,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("runs", help="list runs")
     p = sub.add_parser("evaluate", help="test figures of a model (shipped name, run id or path)")
     p.add_argument("model")
+    p.add_argument("--classical-images", type=int, default=1000,
+                   help="autoencoders: test images for the comparison with classical denoisers")
     p = sub.add_parser("compare", help="Task 4: compare two classifiers")
     p.add_argument("a", nargs="?", default="task2-seed")
     p.add_argument("b", nargs="?", default="task3-seed")

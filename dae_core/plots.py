@@ -109,16 +109,29 @@ def per_class_bars(table_a: pd.DataFrame, table_b: pd.DataFrame, name_a: str, na
     return fig
 
 
-def psnr_vs_level(table: pd.DataFrame) -> go.Figure:
-    """PSNR of denoised (solid) and noisy input (dotted) images per noise level, per noise kind."""
+CLASSICAL_DASHES = ("dash", "dashdot", "longdash", "longdashdot")
+
+
+def psnr_vs_level(table: pd.DataFrame, classical: pd.DataFrame | None = None) -> go.Figure:
+    """PSNR of denoised (solid) and noisy input (dotted) images per noise level, per noise kind.
+    ``classical`` (``classical.classical_table`` rows, usually of one noise kind): a dashed line
+    per method and kind, in that kind's colour."""
     fig = go.Figure()
+    colors = {}
     for i, (kind, rows) in enumerate(table.groupby("noise", sort=False)):
         rows = rows.sort_values("level")
-        color = PALETTE[i % len(PALETTE)]
+        color = colors[kind] = PALETTE[i % len(PALETTE)]
         for column, part, dash in (("psnr_denoised", "denoised", "solid"),
                                    ("psnr_noisy", "noisy input", "dot")):
             fig.add_scatter(x=list(rows["level"]), y=list(rows[column]), mode="lines+markers",
                             name=f"{kind} {part}", legendgroup=kind, line=dict(color=color, dash=dash))
+    if classical is not None:
+        for (kind, method), rows in classical.groupby(["noise", "method"], sort=False):
+            rows = rows.sort_values("level")
+            dash = CLASSICAL_DASHES[list(classical["method"].unique()).index(method) % len(CLASSICAL_DASHES)]
+            fig.add_scatter(x=list(rows["level"]), y=list(rows["psnr_denoised"]), mode="lines",
+                            name=f"{kind} {method}", legendgroup=kind,
+                            line=dict(color=colors.get(kind, "grey"), dash=dash, width=1.5))
     fig.update_layout(title="PSNR against noise level (higher is better)", xaxis_title="noise level",
                       yaxis_title="PSNR (dB)")
     return fig

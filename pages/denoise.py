@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from dae_core import catalog, evaluate, imaging, plots
+from dae_core import catalog, classical, evaluate, imaging, plots
 from dae_core.noise import LEVEL_LIMITS, LEVEL_NAMES, NOISE_KINDS, NoiseConfig, add_noise
 from dashboard import runtime
 from dashboard.fast_canvas import st_canvas
@@ -21,6 +21,12 @@ CHART_IMAGES = 300  # enough for a steady mean PSNR, a second or two on a CPU
 def psnr_table(entry: catalog.ModelEntry):
     x_test = load_test_set("mnist").x
     return evaluate.denoise_table(load_predictor(entry), x_test[:CHART_IMAGES])
+
+
+@st.cache_data(max_entries=4, show_spinner="Measuring the classical denoisers…")
+def classical_psnr_table(kind: str):
+    x_test = load_test_set("mnist").x
+    return classical.classical_table(x_test[:CHART_IMAGES], {kind: evaluate.DEFAULT_LEVELS[kind]})
 
 
 def pick_noise(kind_column, level_column) -> NoiseConfig:
@@ -61,6 +67,11 @@ def show_denoising(predictor, clean: np.ndarray, noise: NoiseConfig, seed: int) 
     show_image(denoised, "Denoised", after)
     after.metric("PSNR denoised", f"{psnr[1]:.2f} dB", f"{psnr[1] - psnr[0]:+.2f} dB")
     after.metric("SSIM denoised", f"{ssim[1]:.3f}", f"{ssim[1] - ssim[0]:+.3f}")
+    st.caption("Classical denoisers, each tuned on validation digits for the nearest noise level:")
+    results = classical.run_all(noisy, noise.kind, noise.level)  # one image: a few ms in all
+    for r, column in zip(results, st.columns(len(results))):
+        show_image(r.images, f"{r.label}: {float(evaluate.psnr(clean, r.images)[0]):.2f} dB", column)
+        column.caption(f"SSIM {float(evaluate.ssim(clean, r.images)[0]):.3f} · {r.ms_per_image:.1f} ms")
 
 
 @st.fragment
@@ -106,8 +117,10 @@ def show_page() -> None:
     show_gallery(predictor, test.x, noise)
 
     st.subheader("PSNR against noise level")
-    st.caption(f"Mean over the first {CHART_IMAGES} test digits, for each noise type.")
-    st.plotly_chart(plots.psnr_vs_level(psnr_table(entry)), key="denoise_psnr_chart")
+    st.caption(f"Mean over the first {CHART_IMAGES} test digits, for each noise type; dashed: the "
+               f"classical denoisers (tuned) on {noise.kind} noise.")
+    chart = plots.psnr_vs_level(psnr_table(entry), classical_psnr_table(noise.kind))
+    st.plotly_chart(chart, key="denoise_psnr_chart")
 
 
 st.title("Denoise a digit")

@@ -2,6 +2,7 @@
 do when the model is missing."""
 
 import io
+import json
 import shutil
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from dae_core import catalog, data, evaluate
+from dae_core import catalog, classical, data, evaluate
 from dae_core.models import load_model
 from dae_core.noise import NoiseConfig, add_noise
 
@@ -67,6 +68,25 @@ def test_metrics_equal_dae_core_for_the_same_model_and_input(models_dir):
     for label, value in expected.items():
         places = 2 if label.startswith("PSNR") else 3  # as the page rounds them
         assert metric_number(at, label) == pytest.approx(value, abs=0.6 * 10 ** -places), label
+
+
+def test_a_test_digit_gets_a_psnr_figure_from_every_classical_method(models_dir):
+    at = open_page()
+    at.radio(key="denoise_source").set_value("MNIST test digit").run()
+    at.number_input(key="denoise_digit_index").set_value(5)
+    at.number_input(key="denoise_seed").set_value(3).run()
+    assert not at.exception
+
+    clean = data.load_test_set("mnist").x[5:6]
+    noisy = add_noise(clean, NoiseConfig("gaussian", 0.5), np.random.default_rng(3))
+    params = classical.params_for("gaussian", 0.5)
+    shown = {c.split(": ")[0]: c.split(": ")[1] for c in captions(at) if c.endswith(" dB")}
+    for name, denoised in classical.denoise_all(noisy, "gaussian", 0.5).items():
+        label = classical.METHODS[name].label(params[name])
+        assert shown[label] == f"{evaluate.psnr(clean, denoised)[0]:.2f} dB", label
+    chart = json.loads(at.get("plotly_chart")[0].proto.spec)
+    chart_lines = {trace["name"] for trace in chart["data"]}
+    assert {f"gaussian {name}" for name in classical.METHODS} <= chart_lines
 
 
 def test_reshuffle_shows_other_digits(models_dir):

@@ -1,6 +1,7 @@
 """Denoise page in the browser: a stroke on the drawable canvas and an uploaded picture are
 each brought to MNIST form and denoised (what AppTest cannot do: it cannot draw or upload)."""
 
+import re
 import base64
 import io
 
@@ -51,6 +52,9 @@ def test_canvas_stroke_is_denoised(page, app_url):
     digit = shown_digit(page, "MNIST form")
     rows, cols = np.nonzero(digit > 0.5)
     assert rows.size and np.ptp(rows) > 3 * np.ptp(cols), "the vertical stroke is not shown upright"
+    captions = page.get_by_test_id("stImageCaption").all_inner_texts()
+    for method in ("Median", "Gaussian blur", "Total variation", "Non-local means"):  # each with its PSNR
+        assert any(re.match(rf"{method}.*: \d+\.\d\d dB$", c) for c in captions), (method, captions)
 
     draw_stroke(page, [(0.3, 0.3), (0.5, 0.3), (0.7, 0.3)])  # a bar across: now a "T"
     wait_for_image_change(page, "Denoised", first)

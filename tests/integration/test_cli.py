@@ -103,3 +103,14 @@ def test_bad_settings_are_refused_before_any_run_folder_exists(tmp_path, capsys)
         assert main(["train", "task2", "--runs-dir", str(tmp_path), *bad]) == 2
         assert "must be" in capsys.readouterr().err
     assert not tmp_path.exists() or not any(tmp_path.iterdir())
+
+
+def test_evaluate_an_autoencoder_puts_the_classical_denoisers_beside_it(tiny_models, data_dir, monkeypatch,
+                                                                        capsys):
+    monkeypatch.setenv(settings.MODELS_DIR_ENV, str(tiny_models))
+    assert main(["evaluate", str(tiny_models / "task1-seed.keras"), "--classical-images", "20",
+                 "--data-dir", str(data_dir)]) == 0  # by path: any .keras file
+    out = capsys.readouterr().out
+    assert "the autoencoder beside the classical denoisers, first 20 test images" in out
+    for method in ("median", "blur", "tv", "nl_means"):
+        assert method in out

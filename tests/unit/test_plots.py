@@ -156,3 +156,18 @@ def test_robustness_chart_has_a_panel_per_noise_and_a_line_per_model():
     fig = plots.robustness_chart(table)
     assert len(fig.data) == 4 and [a.text for a in fig.layout.annotations] == ["gaussian", "masking"]
     assert sum(trace.showlegend for trace in fig.data) == 2
+
+
+def test_psnr_vs_level_adds_a_dashed_line_per_classical_method_in_its_kinds_colour():
+    table = pd.DataFrame({"noise": ["gaussian", "gaussian", "masking"], "level": [0.5, 0.1, 0.2],
+                          "psnr_noisy": [10.0, 20.0, 12.0], "psnr_denoised": [18.0, 25.0, 16.0]})
+    classical = pd.DataFrame({"noise": ["gaussian"] * 4, "level": [0.5, 0.1, 0.5, 0.1],
+                              "method": ["median", "median", "tv", "tv"],
+                              "psnr_denoised": [14.0, 22.0, 13.0, 21.0]})
+    traces = by_name(plots.psnr_vs_level(table, classical))
+    assert {"gaussian median", "gaussian tv"} <= set(traces) and len(traces) == 6
+    assert list(traces["gaussian median"].x) == [0.1, 0.5]
+    assert list(traces["gaussian median"].y) == [22.0, 14.0]
+    assert traces["gaussian median"].line.color == traces["gaussian denoised"].line.color
+    assert traces["gaussian median"].line.dash != traces["gaussian tv"].line.dash
+    assert "dash" in traces["gaussian tv"].line.dash
