@@ -118,4 +118,5 @@ def _ship(args, folder: Path, study, seconds: float) -> None:
                 print(f"shipped {entry.path}")
     if study is not None:
         seconds = studies.training_seconds(study)
-    print(f"shipped: {studies.ship(folder, args.name, catalog.invocation(), seconds)}")
+    made_by = " ".join(w for w in catalog.invocation().split() if w not in ("--results-only", "--ship"))
+    print(f"shipped: {studies.ship(folder, args.name, made_by, seconds)}")
