@@ -174,24 +174,25 @@ class TensorBoardScalars(_EpochSteps):
     tensorboard package, which only viewing the files needs."""
 
     def __init__(self, run: Run, steps: int):
+        from tensorflow.core.framework import summary_pb2
+
         super().__init__(steps)
         self.folder = run.path / "tensorboard"
         self.writers = {}
+        self.scalar = summary_pb2.SummaryMetadata(
+            plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars"))
 
     def on_epoch_end(self, epoch, logs=None):
         import tensorflow as tf
-        from tensorflow.core.framework import summary_pb2
 
         if self.partial:
             return
-        scalar = summary_pb2.SummaryMetadata(
-            plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars"))
         for key, value in scalars(logs).items():
             part = "validation" if key.startswith("val_") else "train"
             if part not in self.writers:
                 self.writers[part] = tf.summary.create_file_writer(str(self.folder / part))
             with self.writers[part].as_default():
-                tf.summary.write(f"epoch_{key.removeprefix('val_')}", value, step=epoch + 1, metadata=scalar)
+                tf.summary.write(f"epoch_{key.removeprefix('val_')}", value, step=epoch + 1, metadata=self.scalar)
         for writer in self.writers.values():
             writer.flush()
 

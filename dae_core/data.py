@@ -219,13 +219,14 @@ def load_test_set(name: str, data_dir: str | Path | None = None, *,
     Reads only the test files: decoding the 60,000 training images would cost seconds
     and ~190 MB per dataset that evaluation never uses.
     """
-    bundled = "the test set bundled with the project"
+    source = "the test set bundled with the project"
     try:
-        source, found, _ = _find(name, data_dir, download, TEST_PARTS)
+        found_in, found, _ = _find(name, data_dir, download, TEST_PARTS)
     except DataError as e:  # a damaged file in the user's folder: the bundled set still works
-        source, found = f"{bundled} (yours is unusable: {e})", None
+        found, source = None, f"{source} (yours is unusable: {e})"
+    if found is not None:
+        source = found_in
     x, y = found if found is not None else load_bundled(name)
-    source = source if found is not None or source.startswith(bundled) else bundled
     if x.shape[1:] != (28, 28) or len(x) != len(y):
         raise DataError(f"{name} test set from {source}: expected 28x28 images with one "
                         f"label each, got {x.shape} and {len(y)} labels.")

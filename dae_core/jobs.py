@@ -46,11 +46,14 @@ def check_config(config: TrainConfig) -> TrainConfig:
         start = _existing_file(config.init_from, "the model to continue from, {path}, does not exist. "
                                "Fix: pick another model or start from new weights.")
         config = dataclasses.replace(config, init_from=start)
-    if not config.spec.needs_autoencoder or config.encoder_weights == "random":
+    if not config.spec.needs_autoencoder:
         return config
     from dae_core.train import resolve_autoencoder  # deferred: it imports scipy/sklearn
 
-    path = _existing_file(resolve_autoencoder(config), f"{config.task} starts from a Task 1 autoencoder, "
+    autoencoder = resolve_autoencoder(config)
+    if autoencoder is None:  # the same architecture from random weights: no file to check
+        return config
+    path = _existing_file(autoencoder, f"{config.task} starts from a Task 1 autoencoder, "
                           "but {path} does not exist. Fix: pick another autoencoder, train Task 1 first, "
                           "or restore models/ from git.")
     return config if config.encoder_from is None else dataclasses.replace(config, encoder_from=path)

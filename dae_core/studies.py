@@ -129,13 +129,12 @@ def run_locally(study: Study, verbose: bool = True, on_member=None) -> list[Memb
 
     todo = [m for m in study.design().members if not study.done(m)]
     total, durations = len(study.design().members), []
-    for member in todo:
+    for finished, member in enumerate(todo, start=1):
         started = time.time()
-        state = _run_member(study, member, train, verbose)
-        if state != "completed":
-            return [m for m in todo if not study.done(m)]
+        if _run_member(study, member, train, verbose) != "completed":
+            return todo[finished - 1:]
         durations.append(time.time() - started)
-        remaining = len([m for m in todo if not study.done(m)])
+        remaining = len(todo) - finished
         if verbose:
             print(f"[study {study.path.name}] {total - remaining}/{total} members done · "
                   f"ETA {format_duration(eta_seconds(durations, remaining))}", flush=True)
