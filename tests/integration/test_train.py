@@ -1,12 +1,13 @@
 """Real, tiny trainings on the real datasets: each task runs end to end as a recorded run."""
 
+import dataclasses
 import json
 
 import keras
 import numpy as np
 import pytest
 
-from dae_core import callbacks, train
+from dae_core import callbacks, evaluate, train
 from dae_core.config import make_config
 from dae_core.errors import JobError
 from dae_core.models import encoder_of, load_model
@@ -66,13 +67,9 @@ def test_classifier_tasks_train_and_report(task, preset, task1_run, data_dir, tm
     epochs = run.metrics("epoch")
     assert epochs[1]["loss"] < epochs[0]["loss"]
     assert status["test"]["images"] == 10_000 and 0 <= status["test"]["accuracy"] <= 1
-    if preset == "seed":
-        assert status["test"]["accuracy"] > 0.1
-    else:
-        # The improved arch's six stacked batch norms test at chance after QUICK's 40 steps (or
-        # 160): their moving statistics still hold much of their start (momentum 0.99), which
-        # compounds layer to layer. Its training accuracy shows that it learns.
-        assert epochs[1]["accuracy"] > 0.5
+    # Above chance (0.1) after QUICK's 40 steps; the improved arch's six batch norms included.
+    above = 0.5 if preset == "improved" else 0.15
+    assert epochs[1]["val_accuracy"] > above and status["test"]["accuracy"] > above, epochs[1]
     # The improved arch ships the flip-averaged model and records the one-view accuracy too;
     # the checkpoint (for resume) stays the plain classifier.
     mirrored = "mirror" in [layer.name for layer in load_model(run.model_path).layers]
@@ -103,6 +100,34 @@ def test_init_from_continues_from_a_trained_model(task1_run, data_dir, tmp_path)
         np.testing.assert_array_equal(ours, theirs)
     with pytest.raises(ValueError, match="do not match"):
         train.build_model(make_config("task2", init_from=str(task1_run.model_path)), 10)
+
+
+class Untouchable:
+    """Stands in for the test set while a run trains: any use of it fails the test."""
+
+    def _touched(self, *args, **kwargs):
+        raise AssertionError("the test set was read before the final evaluation")
+
+    __array__ = __len__ = __getitem__ = __iter__ = __getattr__ = _touched
+
+
+def test_training_never_reads_the_test_set_before_its_final_evaluation(data_dir, tmp_path, monkeypatch):
+    real_load, real_summary = train.data.load_dataset, evaluate.test_summary
+    finals = []
+
+    def sealed(*args, **kwargs):  # the dataset a run sees, test arrays sealed
+        return dataclasses.replace(real_load(*args, **kwargs), x_test=Untouchable(), y_test=Untouchable())
+
+    def final_evaluation(model, config, dataset):  # unseals them, for the evaluation only
+        finals.append(config.task)
+        return real_summary(model, config, real_load(config.dataset, config.data_dir))
+
+    monkeypatch.setattr(train.data, "load_dataset", sealed)
+    monkeypatch.setattr(evaluate, "test_summary", final_evaluation)
+    config = make_config("task2", "improved", data_dir=str(data_dir), **QUICK)  # augment, clean phase
+    status = train.train_config(config, tmp_path, verbose=False).status()
+    assert status["state"] == "completed", status.get("error")
+    assert finals == ["task2", "task2"] and status["test"]["accuracy"] > 0.1  # mirrored and one view
 
 
 def test_stop_request_ends_within_a_batch_and_keeps_the_model(data_dir, tmp_path, monkeypatch):
