@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from dae_core import catalog, data, settings, study_cli
-from dae_core.config import PRESETS, SCHEDULES, make_config
+from dae_core.config import PRESETS, SCHEDULES, cap_train_size, make_config
 from dae_core.errors import LabError
 from dae_core.noise import NOISE_KINDS
 from dae_core.runs import Run, find_run, run_summaries
@@ -55,6 +55,9 @@ def cmd_train(args) -> int:
         status = train_run(Run(args.run_dir), verbose=True)
         return 0 if status["state"] in ("completed", "stopped") else 1
     config = make_config(args.task, args.preset, **_overrides(args))
+    config, note = cap_train_size(config, data.TRAIN_SIZE)
+    if note:
+        print(note)
     run = train_config(config, args.runs_dir)
     _print_status(run)
     if args.ship:

@@ -87,8 +87,10 @@ class MetricsRecorder(_EpochSteps):
 
 
 class EpochCheckpoint(_EpochSteps):
-    """Saves each whole epoch as ``checkpoint-NNNN.keras`` and then deletes the one before:
-    a resume always finds the last whole epoch, and the folder holds one checkpoint."""
+    """Saves each whole epoch as ``checkpoint-NNNN.keras`` and keeps the last ``KEEP``: a
+    resume finds the last whole epoch, or the one before if that file was damaged since."""
+
+    KEEP = 2
 
     def __init__(self, run: Run, steps: int):
         super().__init__(steps)
@@ -97,10 +99,9 @@ class EpochCheckpoint(_EpochSteps):
     def on_epoch_end(self, epoch, logs=None):
         if self.partial:
             return
-        previous = self.run.latest_checkpoint()
         save_model_atomic(self.model, self.run.checkpoint_for(epoch + 1))
-        if previous and previous[0] != epoch + 1:
-            previous[1].unlink(missing_ok=True)
+        for _, old in self.run.checkpoints()[self.KEEP:]:
+            old.unlink(missing_ok=True)
 
 
 class StopOnRequest(keras.callbacks.Callback):

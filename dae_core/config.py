@@ -143,3 +143,13 @@ def make_config(task: str, preset: str = "seed", **overrides) -> TrainConfig:
     values = dict(PRESET_VALUES[preset][task], task=task, preset=preset)
     values.update({k: v for k, v in overrides.items() if v is not None})
     return TrainConfig(**values)
+
+
+def cap_train_size(config: TrainConfig, available: int) -> tuple[TrainConfig, str | None]:
+    """A ``train_size`` of at least the ``available`` training images means all of them:
+    the config says so (None), and a note tells the user, who may have expected more."""
+    if config.train_size is None or config.train_size < available:
+        return config, None
+    note = (f"train size {config.train_size:,}: the training split holds {available:,} images, "
+            "so the run trains on all of them.")
+    return dataclasses.replace(config, train_size=None), note

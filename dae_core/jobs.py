@@ -190,6 +190,7 @@ class RunProgress:
     resumable: bool
     test: dict = field(default_factory=dict)  # the test figures, once completed
     message: str = ""
+    note: str | None = None  # something the run met on the way (a damaged checkpoint passed over)
 
     @property
     def active(self) -> bool:
@@ -215,7 +216,7 @@ def progress(run: Run) -> RunProgress:
         eta = max(0.0, eta - (time.time() - status.get("updated", time.time())))
     info = RunProgress(state, epoch, epochs, fraction, eta, status.get("device"), status.get("error"),
                        queue_position(run), can_resume(run),
-                       status.get("test", {}) if state == "completed" else {})
+                       status.get("test", {}) if state == "completed" else {}, note=status.get("note"))
     return dataclasses.replace(info, message=_message(run, info))
 
 

@@ -2,8 +2,9 @@
 
 A run folder holds ``config.json`` (written once), ``status.json`` (replaced
 atomically on every change), ``metrics.jsonl`` (one flushed JSON line per record),
-``model.keras`` (the final model), ``checkpoint-NNNN.keras`` (the last finished epoch,
-its number in the name so model and epoch can never disagree),
+``model.keras`` (the final model), ``checkpoint-NNNN.keras`` (the last two finished epochs,
+its number in the name so model and epoch can never disagree; a damaged one is renamed
+``*.damaged`` when a resume finds it),
 ``STOP`` (a stop request) and ``log.txt`` (the process's output).
 """
 
@@ -73,10 +74,15 @@ class Run:
     def checkpoint_for(self, epoch: int) -> Path:
         return self.path / f"checkpoint-{epoch:04d}.keras"
 
+    def checkpoints(self) -> list[tuple[int, Path]]:
+        """(epoch, path) of each epoch checkpoint, newest first."""
+        found = sorted(self.path.glob("checkpoint-[0-9][0-9][0-9][0-9].keras"), reverse=True)
+        return [(int(path.stem.split("-")[1]), path) for path in found]
+
     def latest_checkpoint(self) -> tuple[int, Path] | None:
         """(epoch, path) of the newest epoch checkpoint, or None."""
-        found = sorted(self.path.glob("checkpoint-[0-9][0-9][0-9][0-9].keras"))
-        return (int(found[-1].stem.split("-")[1]), found[-1]) if found else None
+        found = self.checkpoints()
+        return found[0] if found else None
 
     @property
     def checkpoint_path(self) -> Path:

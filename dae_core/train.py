@@ -217,10 +217,8 @@ def _fit(run: Run, config: TrainConfig, resume: bool, verbose: bool) -> dict:
 
     strategy, device = setup_device()
     keras.utils.set_random_seed(config.seed)
-    checkpoint = run.latest_checkpoint() if resume else None
-    initial_epoch = checkpoint[0] if checkpoint else 0
-    run.set_status("running", device=device, started=time.time(), epoch=initial_epoch,
-                   epochs=config.epochs, test=None, finished=None)  # a resumed run's old results go
+    run.set_status("running", device=device, started=time.time(), epochs=config.epochs,
+                   test=None, finished=None, note=None)  # a resumed run's old results go
     arrays = load_task_data(config)
     steps = epoch_steps(config, len(arrays["x_train"]))
     y = None if config.is_autoencoder else arrays["y_train"]
@@ -230,11 +228,10 @@ def _fit(run: Run, config: TrainConfig, resume: bool, verbose: bool) -> dict:
                             repeat=config.steps_per_epoch is not None)
     val_ds = make_validation_dataset(arrays, config)
     with strategy.scope():
-        if checkpoint:
-            model = keras.models.load_model(checkpoint[1])
-            run.truncate_metrics(initial_epoch)
-        else:
-            model = build_model(config, steps)
+        resumed = resume_point(run, verbose) if resume else None
+        initial_epoch, model = resumed or (0, build_model(config, steps))
+    run.truncate_metrics(initial_epoch)
+    run.set_status("running", epoch=initial_epoch)
     run.clear_stop()
     model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, initial_epoch=initial_epoch,
               steps_per_epoch=config.steps_per_epoch,
@@ -247,6 +244,25 @@ def _fit(run: Run, config: TrainConfig, resume: bool, verbose: bool) -> dict:
     if final is not model:  # what the mirror view adds, measured on the same test images
         test["accuracy_one_view"] = evaluate.test_summary(model, config, arrays["dataset"])["accuracy"]
     return run.set_status("stopped" if stopped else "completed", finished=time.time(), test=test)
+
+
+def resume_point(run: Run, verbose: bool):
+    """(epoch, model with its optimizer state) from the newest checkpoint that loads, or None:
+    start afresh. A damaged one (a disk fault, a bad copy) is renamed ``*.damaged``, said in
+    the run's status, and the one before it used."""
+    import keras
+
+    for epoch, path in run.checkpoints():
+        try:
+            return epoch, keras.models.load_model(path)
+        except Exception as e:  # noqa: BLE001 - Keras raises many types for a damaged zip
+            note = (f"checkpoint {path.name} is damaged ({type(e).__name__}); kept as "
+                    f"{path.name}.damaged; resuming from the checkpoint before it, if any.")
+            path.rename(path.with_name(path.name + ".damaged"))
+            run.set_status(run.state(), note=note)
+            if verbose:
+                print(note, flush=True)
+    return None
 
 
 def run_callbacks(run: Run, config: TrainConfig, steps: int, augmenting, verbose: bool) -> list:

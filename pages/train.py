@@ -41,6 +41,8 @@ def show_run(path: str, polling: bool) -> None:
         st.progress(progress.fraction, text=progress.message)
     else:
         STATE_BOX.get(progress.state, st.warning)(progress.message)
+    if progress.note:
+        st.warning(progress.note)
     if progress.active:
         st.button("Stop", key="train_stop", on_click=jobs.stop, args=(run,),
                   help="Ends after the current batch; the model learned so far is kept.")

@@ -7,7 +7,7 @@ import keras
 import numpy as np
 import pytest
 
-from dae_core import callbacks, evaluate, train
+from dae_core import callbacks, evaluate, jobs, train
 from dae_core.config import make_config
 from dae_core.errors import JobError
 from dae_core.models import encoder_of, load_model
@@ -46,7 +46,7 @@ def test_autoencoder_run_writes_its_files_and_learns(task1_run):
     assert status["state"] == "completed" and status["epoch"] == 2 and "CPU" in status["device"]
     for name in ("config.json", "status.json", "metrics.jsonl", "model.keras", "checkpoint-0002.keras"):
         assert (task1_run.path / name).exists(), name
-    assert task1_run.latest_checkpoint()[0] == 2 and not (task1_run.path / "checkpoint-0001.keras").exists()
+    assert [epoch for epoch, _ in task1_run.checkpoints()] == [2, 1]  # the last two
     losses = epoch_losses(task1_run)
     assert len(losses) == 2 and losses[1] < losses[0]
     assert task1_run.metrics("batch"), "progress inside epochs is recorded"
@@ -153,17 +153,34 @@ def test_stop_request_ends_within_a_batch_and_keeps_the_model(data_dir, tmp_path
     assert "accuracy" in status["test"]
 
 
-def test_resume_continues_from_the_last_checkpoint(data_dir, tmp_path):
+def killed_in_a_third_epoch(data_dir, tmp_path) -> Run:
+    """A run of 2 epochs made to look as if its process died during a third."""
     config = make_config("task2", epochs=2, train_size=1000, batch_size=100, data_dir=str(data_dir))
     run = train.train_config(config, tmp_path, verbose=False)
-    # Pretend the process died during a third epoch: config asks for 3, status says 2 done.
     (run.path / "config.json").write_text(json.dumps({**run.config(), "epochs": 3}))
     run.append_metric({"kind": "batch", "epoch": 3, "step": 1})
     run.set_status("running", pid=999_999)
     assert run.state() == "failed"
+    return run
+
+
+def test_resume_continues_from_the_last_checkpoint(data_dir, tmp_path):
+    run = killed_in_a_third_epoch(data_dir, tmp_path)
+    status = train.train_run(run, resume=True, verbose=False)
+    assert status["state"] == "completed" and status["epoch"] == 3 and "note" not in status
+    assert [r["epoch"] for r in run.metrics("epoch")] == [1, 2, 3]
+    assert [epoch for epoch, _ in run.checkpoints()] == [3, 2]
+
+
+def test_resume_falls_back_past_a_damaged_checkpoint(data_dir, tmp_path):
+    run = killed_in_a_third_epoch(data_dir, tmp_path)
+    newest = run.checkpoint_for(2)
+    newest.write_bytes(newest.read_bytes()[:5000])  # truncated, as by a full disk or a bad copy
     status = train.train_run(run, resume=True, verbose=False)
     assert status["state"] == "completed" and status["epoch"] == 3
-    assert [r["epoch"] for r in run.metrics("epoch")] == [1, 2, 3]
+    assert "checkpoint-0002.keras is damaged" in status["note"] == jobs.progress(run).note  # as the page shows it
+    assert (run.path / "checkpoint-0002.keras.damaged").exists()  # kept, for whoever looks into it
+    assert [r["epoch"] for r in run.metrics("epoch")] == [1, 2, 3]  # epoch 2 trained again
 
 
 def test_missing_autoencoder_is_a_clear_error(tmp_path, data_dir):
