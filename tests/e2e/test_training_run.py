@@ -1,10 +1,15 @@
 """A tiny training started from the Train page: its live curve gains points, then it completes
-with its test figures; the page is then saved as a screenshot, train.png."""
+with its test figures; the page is then saved as a screenshot, train.png. And a training
+killed mid-way: the page says so, still after a reload, and Resume follows it to the end."""
 
+import os
+import signal
 import time
 
 import pytest
 
+from dae_core import settings
+from dae_core.runs import list_runs
 from dashboard.browser import open_page, save_screenshot, wait_for_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.data]
@@ -61,3 +66,33 @@ def test_training_curve_grows_then_completes(page, app_url):
     assert 0.0 <= float(accuracy.get_by_test_id("stMetricValue").inner_text()) <= 1.0
     assert page.get_by_test_id("stDataFrame").count() >= 1  # the past runs table
     save_screenshot(page, "train")
+
+
+def alert(page, kind: str, text: str):
+    return page.get_by_test_id(f"stAlertContent{kind}").filter(has_text=text)
+
+
+def test_a_killed_run_is_shown_after_a_reload_and_resume_follows_it_to_the_end(page, app_url, server_env):
+    open_page(page, app_url, "train")
+    for key, value in {"train_epochs": 3, "train_batch_size": 100, "train_size": 300}.items():
+        set_number(page, key, value)
+        wait_for_app(page)
+    before = {run.id for run in list_runs(server_env[settings.RUNS_DIR_ENV])}
+    page.locator(".st-key-train_start button").click()
+    deadline = time.time() + TRAINING_TIMEOUT_S
+    while not (new := [r for r in list_runs(server_env[settings.RUNS_DIR_ENV]) if r.id not in before]) \
+            or not new[0].latest_checkpoint():  # killed (not politely) once an epoch is saved
+        assert time.time() < deadline, "no epoch saved in time"
+        time.sleep(0.2)
+    [run] = new
+    os.kill(run.status()["pid"], signal.SIGKILL)
+
+    alert(page, "Error", "can be resumed").wait_for(timeout=15_000)  # the live view sees it
+    page.reload()  # a new session: it shows the newest run, failed, with Resume
+    alert(page, "Error", "can be resumed").wait_for(timeout=30_000)
+    assert run.id in page.get_by_test_id("stHeading").filter(has_text="Task 2").inner_text()
+    page.locator(".st-key-train_resume button").click()
+    page.locator(".st-key-train_stop button").first.wait_for(timeout=30_000)  # followed live
+    alert(page, "Success", "Completed 3 epochs").wait_for(timeout=TRAINING_TIMEOUT_S * 1000)
+    assert page.get_by_test_id("stException").count() == 0
+    assert [r["epoch"] for r in run.metrics("epoch")] == [1, 2, 3]
