@@ -19,6 +19,7 @@ page = st.navigation([
     st.Page("pages/overview.py", title="Overview", icon=":material/home:", default=True),
     st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
     st.Page("pages/denoise.py", title="Denoise", icon=":material/auto_fix_high:"),
+    st.Page("pages/latent.py", title="Latent space", icon=":material/scatter_plot:"),
     st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
     st.Page("pages/garment.py", title="Garment", icon=":material/checkroom:"),
     st.Page("pages/studies.py", title="Studies", icon=":material/science:"),

@@ -209,3 +209,39 @@ def robustness_chart(table: pd.DataFrame) -> go.Figure:
     fig.update_xaxes(title_text="noise level")
     fig.update_layout(legend=dict(orientation="h", y=-0.25), height=380)
     return fig
+
+
+def latent_map(xy: np.ndarray, labels: np.ndarray, ids: np.ndarray, star: np.ndarray | None = None,
+               title: str = "") -> go.Figure:
+    """Points (N, 2) coloured by label, a trace per label (the legend hides or shows a digit);
+    each point's ``customdata`` is its id (a test-set index), which a selection hands back.
+    ``star``: a (2,) place marked with a black star (the visitor's own digit). Dragging selects."""
+    fig = go.Figure()
+    for label in np.unique(labels):
+        mask = labels == label
+        fig.add_scatter(x=xy[mask, 0].tolist(), y=xy[mask, 1].tolist(), mode="markers", name=str(label),
+                        customdata=ids[mask].tolist(), marker=dict(size=5, color=PALETTE[label % len(PALETTE)]),
+                        hovertemplate=f"a {label}, test digit %{{customdata}}<extra></extra>")
+    if star is not None:
+        fig.add_scatter(x=[float(star[0])], y=[float(star[1])], mode="markers", name="your digit",
+                        marker=dict(symbol="star", size=20, color="black", line=dict(color="white", width=1.5)),
+                        hovertemplate="your digit<extra></extra>")
+    fig.update_layout(title=title, dragmode="select", legend_title_text="label", height=520,
+                      margin=dict(l=10, r=10, t=50, b=10))
+    fig.update_xaxes(showticklabels=False)
+    return fig.update_yaxes(showticklabels=False)
+
+
+def probe_chart(table: pd.DataFrame) -> go.Figure:
+    """Held-out accuracy against training images (log x) from ``latent.linear_probe``: a colour
+    per dataset, solid for the codes, dotted for the raw pixels."""
+    fig = go.Figure()
+    for i, (dataset, rows) in enumerate(table.groupby("dataset", sort=False)):
+        for features, part in rows.groupby("features", sort=False):
+            part = part.sort_values("n_train")
+            fig.add_scatter(x=part["n_train"].tolist(), y=part["accuracy"].tolist(), mode="lines+markers",
+                            name=f"{dataset}: {features}", line=dict(color=PALETTE[i % len(PALETTE)],
+                                                                    dash="solid" if features == "codes" else "dot"))
+    fig.update_xaxes(type="log", title_text="training images (log scale)",
+                     tickvals=sorted(table["n_train"].unique().tolist()))
+    return fig.update_layout(title="Linear probe: codes against raw pixels", yaxis_title="held-out accuracy")

@@ -83,6 +83,7 @@ def denoise_one(predictor, x_test: np.ndarray, noise: NoiseConfig) -> None:
     with controls:
         seed = st.number_input("Noise seed", 0, 1_000_000, 0, key="denoise_seed")
         digit = clean_digit(x_test)
+        st.session_state["denoise_digit"] = digit  # the Latent space page marks it on its map
     with result:
         if digit is None:
             st.info("Draw a digit, upload a picture, or pick a test digit to see it denoised.")

@@ -16,7 +16,7 @@ from dashboard import runtime
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
-MODEL_PAGES = ("pages/overview.py", "pages/train.py", "pages/denoise.py", "pages/compare.py",
+MODEL_PAGES = ("pages/overview.py", "pages/train.py", "pages/denoise.py", "pages/latent.py", "pages/compare.py",
                "pages/garment.py")  # the pages that read the models folder
 PAGES = (*MODEL_PAGES, "pages/studies.py")
 

@@ -13,6 +13,7 @@ PAGES = [  # (name, URL path st.navigation gives it, its title)
     ("overview", "", "DAE Lab"),
     ("train", "train", "Train"),
     ("denoise", "denoise", "Denoise a digit"),
+    ("latent", "latent", "Latent space"),
     ("compare", "compare", "Task 2 against Task 3"),
     ("garment", "garment", "Try a garment"),
     ("studies", "studies", "Studies"),
