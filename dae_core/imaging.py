@@ -150,24 +150,26 @@ def _is_blank(grey: np.ndarray) -> bool:
 
 
 def white_on_black(grey: np.ndarray, invert="auto") -> np.ndarray:
-    """(H, W) grey -> (H, W) ink in [0, 1]: background 0, brightest ink 1.
+    """(H, W) grey -> (H, W) ink in [0, 1]: background 0, brightest ink 1, only the main object.
 
-    ``invert``: True, False, or "auto" (invert when the border is light). The background
-    level is subtracted, so grey paper or a dim photo still gives a black background.
+    ``invert``: True, False, or "auto" (invert when the border is light). The background is
+    removed as a smooth surface (``photo.flatten``), so grey paper, a dim photo or a lamp's
+    uneven light still give a black background; other marks away from the item are dropped.
     """
     grey = np.asarray(grey, np.float32)
     if grey.ndim != 2:
         raise ValueError(f"expected a (H, W) grey image, got shape {grey.shape}")
     if invert not in ("auto", True, False):
         raise ValueError(f"invert must be 'auto', True or False, got {invert!r}")
+    from dae_core import photo  # scipy and scikit-image: half a second, not at every page's import
+
     light = _border_median(grey) > 0.5 if invert == "auto" else invert
-    ink = 1.0 - grey if light else grey
-    ink = ink - _border_median(ink)
-    peak = float(ink.max())
-    if peak < MIN_CONTRAST:
+    ink = photo.flatten(1.0 - grey if light else grey, light)
+    if float(ink.max()) < MIN_CONTRAST:
         raise ImageError("Nothing stands out from the background (the image is blank or too "
                          "faint): use darker ink on a plain background, or another picture.")
-    return np.clip(ink / peak, 0.0, 1.0)
+    ink = photo.keep_main_object(ink)
+    return np.clip(ink / float(ink.max()), 0.0, 1.0)
 
 
 def crop_to_ink(ink: np.ndarray, threshold: float) -> np.ndarray:
@@ -178,12 +180,14 @@ def crop_to_ink(ink: np.ndarray, threshold: float) -> np.ndarray:
 
 
 def fit_longest_side(img: np.ndarray, side: int) -> np.ndarray:
-    """Resize (h, w) so its longest side is ``side``, keeping the aspect (anti-aliased)."""
+    """Resize (h, w) so its longest side is ``side``, keeping the aspect (anti-aliased), then
+    scale the brightest pixel to 1 as in the datasets (a photo's sensor noise set the peak
+    before; averaged away now, it would leave the item dim)."""
     scale = side / max(img.shape)
     size = (max(1, round(img.shape[1] * scale)), max(1, round(img.shape[0] * scale)))
-    resized = Image.fromarray(np.ascontiguousarray(img, np.float32)).resize(
-        size, Image.Resampling.LANCZOS)
-    return np.clip(np.asarray(resized, np.float32), 0.0, 1.0)
+    resized = np.asarray(Image.fromarray(np.ascontiguousarray(img, np.float32)).resize(
+        size, Image.Resampling.LANCZOS), np.float32)
+    return np.clip(resized / max(float(resized.max()), 1e-6), 0.0, 1.0)
 
 
 def centre_of_mass(img: np.ndarray) -> tuple[float, float]:
@@ -220,8 +224,12 @@ def to_fashion(grey: np.ndarray, invert="auto") -> np.ndarray:
     """(H, W) grey -> (28, 28) float32 in [0, 1], as Zalando made Fashion-MNIST: edges
     close to the background trimmed, longest side resized to 28, the short side padded
     evenly, intensities negated (white on black). Raises ``ImageError`` for a blank image.
-    (Zalando subsampled and then sharpened; anti-aliased resizing replaces both.)"""
-    item = fit_longest_side(crop_to_ink(white_on_black(grey, invert), FASHION_TRIM), SIDE)
+    (Zalando subsampled and then sharpened; anti-aliased resizing replaces both.) A photo's
+    tilted item is turned upright first, as every Fashion-MNIST item stands."""
+    from dae_core import photo
+
+    upright = photo.upright(crop_to_ink(white_on_black(grey, invert), FASHION_TRIM))
+    item = fit_longest_side(crop_to_ink(upright, FASHION_TRIM), SIDE)
     return _paste(item, (SIDE - item.shape[0]) // 2, (SIDE - item.shape[1]) // 2)
 
 
