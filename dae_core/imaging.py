@@ -149,12 +149,13 @@ def _is_blank(grey: np.ndarray) -> bool:
     return float(np.ptp(grey)) < MIN_CONTRAST
 
 
-def white_on_black(grey: np.ndarray, invert="auto") -> np.ndarray:
+def white_on_black(grey: np.ndarray, invert="auto", drawn: bool = False) -> np.ndarray:
     """(H, W) grey -> (H, W) ink in [0, 1]: background 0, brightest ink 1, only the main object.
 
     ``invert``: True, False, or "auto" (invert when the border is light). The background is
     removed as a smooth surface (``photo.flatten``), so grey paper, a dim photo or a lamp's
     uneven light still give a black background; other marks away from the item are dropped.
+    ``drawn``: a canvas drawing, flat and clean: every stroke is kept, however far apart.
     """
     grey = np.asarray(grey, np.float32)
     if grey.ndim != 2:
@@ -168,7 +169,8 @@ def white_on_black(grey: np.ndarray, invert="auto") -> np.ndarray:
     if float(ink.max()) < MIN_CONTRAST:
         raise ImageError("Nothing stands out from the background (the image is blank or too "
                          "faint): use darker ink on a plain background, or another picture.")
-    ink = photo.keep_main_object(ink)
+    if not drawn:
+        ink = photo.keep_main_object(ink)
     return np.clip(ink / float(ink.max()), 0.0, 1.0)
 
 
@@ -212,11 +214,11 @@ def place_by_mass(digit: np.ndarray, side: int = SIDE, centre: float = MNIST_CEN
     return _paste(digit, top, left, side)
 
 
-def to_mnist(grey: np.ndarray, invert="auto") -> np.ndarray:
+def to_mnist(grey: np.ndarray, invert="auto", drawn: bool = False) -> np.ndarray:
     """(H, W) grey -> (28, 28) float32 in [0, 1], the way MNIST was made: white on black,
     cropped to the ink, scaled to fit 20 x 20 keeping its aspect, then centred in 28 x 28
     by its centre of mass. Raises ``ImageError`` for a blank image."""
-    digit = fit_longest_side(crop_to_ink(white_on_black(grey, invert), MNIST_INK), MNIST_BOX)
+    digit = fit_longest_side(crop_to_ink(white_on_black(grey, invert, drawn), MNIST_INK), MNIST_BOX)
     return place_by_mass(digit)
 
 
@@ -255,9 +257,9 @@ def canvas_to_mnist(rgba: np.ndarray | None) -> np.ndarray | None:
     rgba = np.asarray(rgba)
     alpha = rgba[..., 3].astype(np.float32) / 255.0
     if alpha.min() < 1.0:
-        return None if alpha.max() < MIN_CONTRAST else to_mnist(alpha, invert=False)
+        return None if alpha.max() < MIN_CONTRAST else to_mnist(alpha, invert=False, drawn=True)
     grey = to_grey_float(Image.fromarray(np.ascontiguousarray(rgba[..., :3])))
-    return None if _is_blank(grey) else to_mnist(grey)
+    return None if _is_blank(grey) else to_mnist(grey, drawn=True)
 
 
 # --- display -----------------------------------------------------------------------

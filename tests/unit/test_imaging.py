@@ -247,6 +247,16 @@ def test_canvas_alpha_is_the_ink():
     assert abs(row - 14) <= 0.5 and abs(col - 14) <= 0.5
 
 
+def test_every_stroke_on_the_canvas_counts_however_far_apart():
+    """A photo keeps its main object only; a drawing is clean: a second, separate stroke stays."""
+    rgba = np.zeros((280, 280, 4), np.uint8)
+    rgba[40:240, 60:80, 3] = 255  # two bars far apart, as a drawn "11"
+    rgba[40:240, 200:220, 3] = 255
+    digit = imaging.canvas_to_mnist(rgba)
+    columns = np.flatnonzero(digit.max(axis=0) > 0.5)
+    assert np.ptp(columns) >= 15 and (np.diff(columns) > 1).any()  # both bars, a gap between
+
+
 def test_empty_canvas_gives_none():
     assert imaging.canvas_to_mnist(None) is None
     assert imaging.canvas_to_mnist(np.zeros((280, 280, 4), np.uint8)) is None
