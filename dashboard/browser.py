@@ -175,3 +175,38 @@ def draw_stroke(page, points: list[tuple[float, float]], key: str = "denoise_can
     for x, y in xy[1:]:
         page.mouse.move(x, y, steps=4)
     page.mouse.up()
+
+
+# --- the same for Playwright's async API (scripts/load_test.py: many sessions at once) ----
+
+async def wait_for_app_async(page, timeout_s: float = APP_TIMEOUT_S, settle_s: float = 0.6) -> None:
+    """``wait_for_app`` for an async page: drawn and steady for ``settle_s``; AssertionError
+    when it is not drawn within ``timeout_s`` or shows an exception."""
+    deadline = time.time() + timeout_s
+    steady_since = None
+    while True:
+        if await page.evaluate(_DRAWN):
+            steady_since = steady_since or time.time()
+            if time.time() - steady_since >= settle_s:
+                break
+        else:
+            steady_since = None
+        if time.time() > deadline:
+            raise AssertionError(f"{page.url}: app not drawn after {timeout_s:.0f} s")
+        await page.wait_for_timeout(100)
+    exceptions = page.get_by_test_id("stException")
+    if await exceptions.count():
+        raise AssertionError(f"{page.url} shows an exception:\n{await exceptions.first.inner_text()}")
+
+
+async def draw_stroke_async(page, points: list[tuple[float, float]], key: str = "denoise_canvas") -> None:
+    """``draw_stroke`` for an async page."""
+    canvas = page.locator(f".st-key-{key} canvas").last
+    await canvas.scroll_into_view_if_needed()
+    box = await canvas.bounding_box()
+    xy = [(box["x"] + fx * box["width"], box["y"] + fy * box["height"]) for fx, fy in points]
+    await page.mouse.move(*xy[0])
+    await page.mouse.down()
+    for x, y in xy[1:]:
+        await page.mouse.move(x, y, steps=4)
+    await page.mouse.up()

@@ -55,16 +55,26 @@ def pick_model(task: str, label: str, key: str, *, preset: str | None = None,
     return by_label[st.selectbox(label, list(by_label), index=default, key=key, help=help)]
 
 
+@st.cache_data(max_entries=64, show_spinner=False)
+def prepared_upload(data: bytes, form: str) -> tuple[np.ndarray | None, str | None, LabError | None]:
+    """``imaging.prepare_upload`` kept by the bytes' hash: a rerun that does not change the
+    upload (another seed, noise or model) neither decodes nor prepares it again. An error is
+    returned, not raised, so that it is kept too."""
+    try:
+        return (*imaging.prepare_upload(data, form), None)
+    except imaging.ImageError as e:
+        return None, None, e
+
+
 def uploaded_image(label: str, key: str, form: str) -> np.ndarray | None:
     """A file uploader; the upload in ``form`` ("mnist" or "fashion", see ``imaging``), or None
     while there is none, or after one message saying why it cannot be used (the page goes on)."""
     upload = st.file_uploader(label, key=key)
     if upload is None:
         return None
-    try:
-        image, note = imaging.prepare_upload(upload.getvalue(), form)
-    except imaging.ImageError as e:
-        show_error(e)
+    image, note, error = prepared_upload(upload.getvalue(), form)
+    if error is not None:
+        show_error(error)
         return None
     if note:
         st.info(note)

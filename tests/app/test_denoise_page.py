@@ -11,9 +11,10 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from dae_core import catalog, classical, data, evaluate
+from dae_core import catalog, classical, data, evaluate, imaging
 from dae_core.models import load_model
 from dae_core.noise import NoiseConfig, add_noise
+from dashboard import widgets
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "denoise.py")
 
@@ -97,12 +98,18 @@ def test_reshuffle_shows_other_digits(models_dir):
     assert not at.exception and gallery().value != before
 
 
-def test_uploaded_digit_is_shown_in_mnist_form(models_dir):
+def test_uploaded_digit_is_shown_in_mnist_form_and_prepared_once(models_dir, monkeypatch):
+    prepared = []
+    real = imaging.prepare_upload
+    monkeypatch.setattr(imaging, "prepare_upload", lambda *args: prepared.append(1) or real(*args))
+    widgets.prepared_upload.clear()
     at = open_page()
     at.radio(key="denoise_source").set_value("Upload").run()
     at.file_uploader(key="denoise_upload").upload("seven.png", digit_png(), "image/png").run()
     assert not at.exception and not at.error
     assert {"MNIST form", "Noisy", "Denoised"} <= set(captions(at))
+    at.number_input(key="denoise_seed").set_value(5).run()  # a rerun with the same upload
+    assert not at.exception and len(prepared) == 1
 
 
 @pytest.mark.parametrize("content, words", [

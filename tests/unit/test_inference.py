@@ -1,5 +1,9 @@
 """inference: the Predictor gives what the Keras model gives, for any batch size, through
-its traced graph and its XLA-compiled one-image path alike."""
+its traced graph and its XLA-compiled one-image path alike, and through its micro-batcher when
+many threads call at once."""
+
+import threading
+import time
 
 import keras
 import numpy as np
@@ -57,3 +61,79 @@ def test_top_classes_are_the_likeliest_in_order():
     table = top_classes(probs)
     assert list(table["class"]) == ["Trouser", "Shirt", "Dress"]
     assert list(table["probability"]) == [0.5, 0.25, 0.2]
+
+
+# --- the micro-batcher: many sessions' one-image requests share model calls ------------
+
+def call_at_once(predictor, inputs: list[np.ndarray]) -> list:
+    """``predictor(x)`` for each of ``inputs``, each in its own thread, all released together;
+    each thread's result, or the exception it raised."""
+    results = [None] * len(inputs)
+    start = threading.Barrier(len(inputs))
+
+    def call(i):
+        start.wait()
+        try:
+            results[i] = predictor(inputs[i])
+        except Exception as e:  # noqa: BLE001 - compared by the test
+            results[i] = e
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(len(inputs))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not any(t.is_alive() for t in threads), "a caller is still waiting"
+    return results
+
+
+def test_concurrent_callers_share_model_calls_and_each_get_their_own_rows(model):
+    predictor = Predictor(model, compile_single_image=False, batching=True)
+    rng = np.random.default_rng(2)
+    inputs = [rng.random((1 + i % 3, 28, 28, 1), dtype=np.float32) for i in range(16)]
+    expected = [model(x, training=False).numpy() for x in inputs]
+    for _ in range(3):  # a few rounds: each must answer every caller with its own rows
+        calls = predictor.batcher.calls
+        results = call_at_once(predictor, inputs)
+        for got, want in zip(results, expected):
+            np.testing.assert_allclose(got, want, atol=1e-5)
+        assert predictor.batcher.calls - calls < len(inputs), "no batch formed"
+
+
+def test_a_lone_request_runs_at_once(model):
+    predictor = Predictor(model, batching=True)
+    x = np.random.default_rng(3).random((1, 28, 28, 1), dtype=np.float32)
+    time.sleep(0.2)  # nothing else came recently: no window to wait
+    start = time.perf_counter()
+    np.testing.assert_allclose(predictor(x), model.predict(x, verbose=0), atol=1e-5)
+    assert time.perf_counter() - start < 5  # answered, not left waiting for company
+    big = np.zeros((predictor.batcher.max_rows + 3, 28, 28, 1), np.float32)  # runs directly
+    assert predictor(big).shape == big.shape
+
+
+class FailOnNegative(keras.layers.Layer):
+    """Identity on the host, raising for any negative input: one caller's bad rows."""
+
+    def call(self, x):
+        def check(a):
+            if (a < 0).any():
+                raise ValueError("negative input")
+            return a
+        return tf.ensure_shape(tf.numpy_function(check, [x], tf.float32), x.shape)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+
+def test_an_error_in_the_model_reaches_only_the_callers_whose_rows_caused_it():
+    inputs = keras.Input((28, 28, 1))
+    predictor = Predictor(keras.Model(inputs, FailOnNegative()(inputs)), compile_single_image=False,
+                          batching=True)
+    xs = [np.full((1, 28, 28, 1), -1.0 if i % 4 == 0 else i, np.float32) for i in range(12)]
+    for x, got in zip(xs, call_at_once(predictor, xs)):
+        if x[0, 0, 0, 0] < 0:
+            assert isinstance(got, tf.errors.OpError) and "negative input" in str(got), got
+        else:
+            np.testing.assert_allclose(got, x)
+    with pytest.raises(tf.errors.OpError, match="negative input"):  # alone too
+        predictor(xs[0])
