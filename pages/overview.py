@@ -15,6 +15,8 @@ LINKS = [  # (page, label, icon, what it is for)
      "Train any task as a background run and watch its curves live."),
     ("pages/denoise.py", "Denoise", ":material/auto_fix_high:",
      "Add noise to digits (or draw one) and see the autoencoder clean it."),
+    ("pages/latent.py", "Latent space", ":material/scatter_plot:",
+     "What the encoder learned without labels: its codes mapped, interpolated, probed."),
     ("pages/compare.py", "Compare", ":material/compare_arrows:",
      "Task 2 against Task 3, beside the assignment's reported figures."),
     ("pages/garment.py", "Garment", ":material/checkroom:",
@@ -91,4 +93,6 @@ with guarded():
     st.subheader("What is loaded")
     show_sources(entries)
     st.subheader("Models")
+    st.caption("Each model's figures are one training run (one seed): a second run lands a few "
+               "tenths of a point away. The Studies page's seeds study gives means with 95% intervals.")
     show_models(entries)

@@ -24,7 +24,7 @@ def test_overview_shows_sources_device_and_links(models_dir, data_dir):
     assert f"3 shipped from `{models_dir}`" in status and "0 finished runs" in status
     assert f"**mnist:** full dataset, folder {data_dir}" in status
     assert f"**fashion-mnist:** full dataset, folder {data_dir}" in status
-    assert {link.label for link in at.get("page_link")} == {"Train", "Denoise", "Compare", "Garment", "Studies"}
+    assert {link.label for link in at.get("page_link")} == {"Train", "Denoise", "Latent space", "Compare", "Garment", "Studies"}
 
 
 def test_a_card_per_model_with_its_recorded_test_figures(models_dir):
