@@ -190,7 +190,7 @@ def ship(folder: Path, name: str, command: str, seconds: float) -> Path:
 # --- results ---------------------------------------------------------------------------
 
 def results(study: Study):
-    """One row per completed member: key, arm, its settings, seed, test figures, run id."""
+    """One row per completed member: key, arm, its settings, seed, preset, test figures, run id."""
     import pandas as pd
 
     rows = []
@@ -202,7 +202,7 @@ def results(study: Study):
             continue
         test = status.get("test", {})
         rows.append({"key": member.key, "arm": member.arm, **member.setting, "seed": member.seed,
-                     **{k: v for k, v in test.items() if isinstance(v, (int, float))}, "run": run.id})
+                     "preset": run.config().get("preset"), **{k: v for k, v in test.items() if isinstance(v, (int, float))}, "run": run.id})
     return pd.DataFrame(rows)
 
 

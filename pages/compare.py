@@ -39,11 +39,15 @@ def show_headline(comp: report.Comparison) -> None:
 def show_seeds_study(preset: str) -> None:
     """The seeds study's means and intervals beside these single runs, when it has been run."""
     seeds = studies.shipped_results("seeds")
-    if seeds is None:
-        st.caption("Single runs: how far another seed would land is what the seeds study measures "
-                   "(`python -m dae_core study seeds`, then the Studies page).")
+    if seeds is not None and "preset" in seeds:  # the study's runs are of one preset: these models'?
+        seeds = seeds[seeds["preset"] == preset]
+    if seeds is None or seeds.empty:
+        st.caption(f"Single runs: how far another seed would land at the {preset} preset is what the "
+                   f"seeds study measures (`python -m dae_core study seeds --preset {preset}`, then the "
+                   "Studies page).")
         return
-    st.caption("Over several seeds (the seeds study): mean test accuracy with its 95% interval.")
+    st.caption(f"Over several seeds at the {preset} preset (the seeds study): mean test accuracy with "
+               "its 95% interval.")
     st.dataframe(studies.summary(seeds), hide_index=True, key="compare_seeds")
     st.markdown("\n".join(f"- {note}" for note in studies.findings(seeds)))
 

@@ -113,8 +113,10 @@ def test_without_the_datasets_the_page_uses_the_bundled_test_set(models_dir, tmp
 def test_a_seeds_study_puts_means_and_intervals_beside_the_single_runs(models_dir, tmp_path, monkeypatch):
     import pandas as pd
 
-    rows = [{"arm": arm, "seed": seed, "accuracy": acc} for arm, accs in
-            (("task2", (0.921, 0.917, 0.924)), ("task3", (0.909, 0.911, 0.905))) for seed, acc in enumerate(accs)]
+    rows = [{"arm": arm, "seed": seed, "preset": preset, "accuracy": acc} for preset, arm, accs in
+            (("seed", "task2", (0.921, 0.917, 0.924)), ("seed", "task3", (0.909, 0.911, 0.905)),
+             ("improved", "task2", (0.95, 0.95, 0.95)))  # another preset's: not these models'
+            for seed, acc in enumerate(accs)]
     (tmp_path / "studies" / "seeds").mkdir(parents=True)
     pd.DataFrame(rows).to_csv(tmp_path / "studies" / "seeds" / "results.csv", index=False)
     monkeypatch.setenv(settings.STUDIES_DIR_ENV, str(tmp_path / "studies"))
@@ -124,3 +126,4 @@ def test_a_seeds_study_puts_means_and_intervals_beside_the_single_runs(models_di
     task2 = summary[summary.arm == "task2"].iloc[0]
     assert task2["mean"] == pytest.approx(stats.mean_interval([0.921, 0.917, 0.924]).mean)
     assert any("does Task 3 beat Task 2?" in m.value and "task2 is ahead" in m.value for m in at.markdown)
+    assert any("at the seed preset" in c.value for c in at.caption)
