@@ -26,9 +26,9 @@ from threadpoolctl import threadpool_limits
 
 METHODS = {"pca": "PCA", "tsne": "t-SNE"}
 TSNE_PCA_DIMS = 50  # t-SNE runs on this PCA reduction of the codes: same map, a fraction of the time
-TSNE_ITERATIONS = 500  # as good as 1,000 here (5-NN label accuracy on the map 0.85), in half the time
-# One BLAS thread: beside a training on the same cores, two made the probe's fits and t-SNE
-# 5-20 times slower (OpenBLAS threads spin waiting for each other), measured on 2 cores.
+TSNE_ITERATIONS = 500  # the map is as faithful as with 1,000 (docs/results.md), in half the time
+# One BLAS thread: beside a training on the same cores, more threads spin waiting for each other
+# and make the probe's fits and t-SNE many times slower.
 BLAS_THREADS = 1
 PLACE_K = 5  # t-SNE cannot place a new point: it goes to the mean of its nearest neighbours' places
 PROBE_SIZES = (100, 300, 1000, 3000)

@@ -38,9 +38,8 @@ class Arch:
     # into garment features, where the MNIST encoder alone falls short (docs/results.md).
     transfer_convs: tuple[int, ...] = ()
     batch_norm: bool = False
-    # Keras's default 0.99 keeps 2/3 of each batch norm's starting statistics after the 40
-    # steps of an epoch on 5,000 images: six stacked, Task 2 validated at chance (0.09) after
-    # two such epochs; 0.9 gave 0.25 after one, 0.8 gave 0.71 (docs/results.md).
+    # Keras's default 0.99 keeps most of each batch norm's starting statistics through a short
+    # run's few dozen steps; six stacked, the model then validates at chance (docs/results.md).
     bn_momentum: float = 0.8
     flip_average: bool = False  # classifiers: predict the mean over the image and its mirror
 

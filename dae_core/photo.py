@@ -15,7 +15,7 @@ from PIL import Image
 from scipy import ndimage, spatial
 from skimage import filters
 
-FIT_SIDE = 64  # the light varies slowly: fitting it on 64 px is enough and takes ~1 ms
+FIT_SIDE = 64  # the light varies slowly: a 64 px copy is enough to fit it, and quick
 FIND_SIDE = 256  # the item is found at this size: a blur or JPEG speckle does not split it
 FLAT = 0.02  # a fitted background varying less than this is flat paper: use its median
 NEAR = 0.25  # pieces within this fraction of the main object's size belong to it
