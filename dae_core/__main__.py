@@ -38,13 +38,15 @@ def _add_train_overrides(p: argparse.ArgumentParser) -> None:
     p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None)
     p.add_argument("--clean-fraction", type=float, help="with --augment: the last share of the "
                    "epochs (0-1) trains on plain images")
+    p.add_argument("--erase", type=float, help="with --augment: the share of images (0-1) that "
+                   "get a random patch erased")
     p.add_argument("--label-smoothing", type=float)
 
 
 def _overrides(args) -> dict:
     keys = ("epochs", "batch_size", "learning_rate", "schedule", "noise_kind", "noise_level",
             "train_size", "encoder_from", "init_from", "seed", "augment", "clean_fraction",
-            "label_smoothing", "data_dir")
+            "erase", "label_smoothing", "data_dir")
     return {k: getattr(args, k, None) for k in keys}
 
 

@@ -32,6 +32,7 @@ class TrainConfig:
     noise_level: float = 0.5
     augment: bool = False  # classifiers: random flips and shifts
     clean_fraction: float = 0.0  # with augment: this last share of the epochs sees plain images
+    erase: float = 0.0  # with augment: the share of images that get a random patch blacked out
     label_smoothing: float = 0.0
     arch: str = "seed"  # a key of models.ARCHS
     train_size: int | None = None  # None: all 48,000
@@ -54,6 +55,7 @@ class TrainConfig:
             (self.schedule in SCHEDULES, f"schedule {self.schedule!r} unknown; choose {SCHEDULES}"),
             (0 <= self.clean_fraction <= 1, f"clean_fraction must be in [0, 1], got {self.clean_fraction}"),
             (0 <= self.label_smoothing < 1, f"label_smoothing must be in [0, 1), got {self.label_smoothing}"),
+            (0.0 <= self.erase <= 1.0, f"erase must be in [0, 1], got {self.erase}"),
             (self.arch in ("seed", "improved"), f"arch {self.arch!r} unknown"),
             (self.train_size is None or self.train_size >= 10,
              f"train_size must be at least 10, got {self.train_size}"),
@@ -94,7 +96,8 @@ class TrainConfig:
         parts = [f"the {self.arch} architecture", f"Adam with a {self.schedule} learning rate"]
         if self.augment:
             clean = self.epochs - self.augmented_epochs
-            parts.append(f"random flips and shifts for {self.augmented_epochs} epochs"
+            erasing = f", a patch erased from {self.erase:.0%} of the images," if self.erase else ""
+            parts.append(f"random flips and shifts{erasing} for {self.augmented_epochs} epochs"
                          + (f", then plain images for the last {clean}" if clean else ""))
         if self.label_smoothing:
             parts.append(f"label smoothing {self.label_smoothing:g}")

@@ -45,7 +45,7 @@ def setup_device():
 
 def make_dataset(x: np.ndarray, y: np.ndarray | None, batch_size: int, *, shuffle: bool,
                  seed: int = 0, noise: noise_lib.NoiseConfig | None = None,
-                 augment: bool = False, repeat: bool = False):
+                 augment: bool = False, erase: float = 0.0, repeat: bool = False):
     """A ``tf.data`` pipeline of (input, target) batches.
 
     ``y`` None means autoencoding: the target is the clean image. Noise and
@@ -62,8 +62,14 @@ def make_dataset(x: np.ndarray, y: np.ndarray | None, batch_size: int, *, shuffl
     shift = (keras.layers.RandomTranslation(0.08, 0.08, fill_mode="constant", seed=seed)
              if augment is not False else None)
 
+    # Random erasing (Zhong et al. 2017): a patch of 2-25% of the image set to background.
+    eraser = (keras.layers.RandomErasing(factor=(erase, erase), scale=(0.02, 0.25), fill_value=0.0,
+                                         value_range=(0, 1), seed=seed)
+              if augment is not False and erase else None)
+
     def augmented(xb):
-        return shift(tf.image.random_flip_left_right(xb), training=True)
+        xb = shift(tf.image.random_flip_left_right(xb), training=True)
+        return eraser(xb, training=True) if eraser else xb
 
     def gather(idx):
         xb = tf.gather(x_all, idx)
@@ -225,6 +231,7 @@ def _fit(run: Run, config: TrainConfig, resume: bool, verbose: bool) -> dict:
     augmenting = tf.Variable(True, trainable=False) if config.augment else False  # see CleanPhase
     train_ds = make_dataset(arrays["x_train"], y, config.batch_size, shuffle=True, seed=config.seed,
                             noise=config.input_noise, augment=augmenting,
+                            erase=config.erase,
                             repeat=config.steps_per_epoch is not None)
     val_ds = make_validation_dataset(arrays, config)
     with strategy.scope():
