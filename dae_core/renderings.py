@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-from dae_core import data
+from dae_core import data, imaging
 
 ITEM_PX = (150, 400)  # the 28 x 28 frame's side once enlarged
 MARGIN = (0.15, 0.8)  # each margin, as a fraction of the item's side: off-centre
@@ -36,6 +36,7 @@ class Rendering:
     data: bytes  # the encoded picture, as an upload
     label: int
     index: int  # in the test set
+    angle: float = 0.0  # degrees the item was turned (anticlockwise)
 
 
 def _item(image: np.ndarray, side: int, angle: float, rng: np.random.Generator) -> np.ndarray:
@@ -71,9 +72,11 @@ def _encode(rgb: np.ndarray, rng: np.random.Generator) -> bytes:
     return buffer.getvalue()
 
 
-def render(image: np.ndarray, rng: np.random.Generator) -> bytes:
-    """One (28, 28) uint8 dataset image -> the bytes of a photo-like picture of it."""
-    ink = _item(image, int(rng.integers(*ITEM_PX, endpoint=True)), rng.uniform(-TILT_DEG, TILT_DEG), rng)
+def render(image: np.ndarray, rng: np.random.Generator) -> tuple[bytes, float]:
+    """One (28, 28) uint8 dataset image -> (the bytes of a photo-like picture of it, its tilt)."""
+    item_px = int(rng.integers(*ITEM_PX, endpoint=True))
+    angle = float(rng.uniform(-TILT_DEG, TILT_DEG))
+    ink = _item(image, item_px, angle, rng)
     side = max(ink.shape)
     top, bottom, left, right = (int(side * rng.uniform(*MARGIN)) for _ in range(4))
     sheet = np.zeros((ink.shape[0] + top + bottom, ink.shape[1] + left + right), np.float32)
@@ -85,7 +88,7 @@ def render(image: np.ndarray, rng: np.random.Generator) -> bytes:
     rgb = grey[..., None] * rng.uniform(*TINT, 3).astype(np.float32)
     if rng.random() < 0.5:  # sensor noise, independent per channel
         rgb = rgb + rng.normal(0.0, rng.uniform(*NOISE_SIGMA), rgb.shape).astype(np.float32)
-    return _encode(rgb, rng)
+    return _encode(rgb, rng), angle
 
 
 def renderings(name: str, n: int = 500, seed: int = 0) -> list[Rendering]:
@@ -94,4 +97,14 @@ def renderings(name: str, n: int = 500, seed: int = 0) -> list[Rendering]:
     x, y = data.load_bundled(name)
     rng = np.random.default_rng(seed)
     indices = np.sort(rng.choice(len(x), size=n, replace=False))
-    return [Rendering(render(x[i], rng), int(y[i]), int(i)) for i in indices]
+    return [Rendering(picture, int(y[i]), int(i), angle)
+            for i in indices for picture, angle in [render(x[i], rng)]]
+
+
+def reference_digit(image: np.ndarray, angle: float) -> np.ndarray:
+    """What MNIST's own procedure makes of the clean digit turned by ``angle``: the (28, 28)
+    a perfect upload pipeline would give. A turned digit is wider, so it comes out shorter."""
+    big = Image.fromarray(image).resize((112, 112), Image.Resampling.BICUBIC)
+    ink = np.clip(ndimage.rotate(np.asarray(big, np.float32) / 255.0, angle, order=1), 0.0, 1.0)
+    digit = imaging.fit_longest_side(imaging.crop_to_ink(ink, imaging.MNIST_INK), imaging.MNIST_BOX)
+    return imaging.place_by_mass(digit)

@@ -41,6 +41,13 @@ def encode(grey: np.ndarray) -> bytes:
 
 # --- the generator ------------------------------------------------------------------------
 
+def test_a_turned_wide_digit_is_shorter_in_mnists_own_procedure():
+    bar = np.zeros((28, 28), np.uint8)
+    bar[10:18, 4:24] = 255  # 20 wide, 8 tall
+    heights = [ink_box(renderings.reference_digit(bar, angle), imaging.MNIST_INK) for angle in (0, 10)]
+    assert heights[0] == (8, 20) and heights[1][0] > 8 and heights[1][1] == 20
+
+
 def test_renderings_are_deterministic_for_a_seed():
     first, again = renderings.renderings("mnist", 6, seed=3), renderings.renderings("mnist", 6, seed=3)
     assert first == again
@@ -65,11 +72,15 @@ def test_renderings_are_photos_of_distinct_test_images(digits):
 # --- what prepare_upload makes of them ----------------------------------------------------------
 
 def test_prepared_digits_are_20_px_tall_and_centred(digits):
+    originals = load_bundled("mnist")[0]
     for r in digits:
         digit, _ = imaging.prepare_upload(r.data, "mnist")
         height, _ = ink_box(digit, imaging.MNIST_INK)
         row, col = imaging.centre_of_mass(digit)
         assert abs(height - 20) <= 3, (r.index, height)
+        # as tall as MNIST's own procedure makes the same digit, turned as in the photo
+        reference, _ = ink_box(renderings.reference_digit(originals[r.index], r.angle), imaging.MNIST_INK)
+        assert abs(height - reference) <= 2, (r.index, height, reference)
         assert np.hypot(row - 14, col - 14) <= 3, (r.index, row, col)
 
 
