@@ -155,17 +155,22 @@ def white_on_black(grey: np.ndarray, invert="auto", drawn: bool = False) -> np.n
     ``invert``: True, False, or "auto" (invert when the border is light). The background is
     removed as a smooth surface (``photo.flatten``), so grey paper, a dim photo or a lamp's
     uneven light still give a black background; other marks away from the item are dropped.
-    ``drawn``: a canvas drawing, flat and clean: every stroke is kept, however far apart.
+    ``drawn``: a canvas drawing, flat and clean: its border is the background, and every
+    stroke is kept, however far apart.
     """
     grey = np.asarray(grey, np.float32)
     if grey.ndim != 2:
         raise ValueError(f"expected a (H, W) grey image, got shape {grey.shape}")
     if invert not in ("auto", True, False):
         raise ValueError(f"invert must be 'auto', True or False, got {invert!r}")
-    from dae_core import photo  # scipy and scikit-image: half a second, not at every page's import
-
     light = _border_median(grey) > 0.5 if invert == "auto" else invert
-    ink = photo.flatten(1.0 - grey if light else grey, light)
+    raw = 1.0 - grey if light else grey
+    if drawn:  # a canvas's background is flat: no surface to fit, no stray marks to drop
+        ink = raw - _border_median(raw)
+    else:
+        from dae_core import photo  # scipy and scikit-image: half a second, not at every import
+
+        ink = photo.flatten(raw, light)
     if float(ink.max()) < MIN_CONTRAST:
         raise ImageError("Nothing stands out from the background (the image is blank or too "
                          "faint): use darker ink on a plain background, or another picture.")
@@ -270,8 +275,8 @@ def to_display(img: np.ndarray, size: int = 280) -> np.ndarray:
     ``st.image`` fails on 16-bit data."""
     img = np.asarray(img, np.float32).reshape(SIDE, SIDE)
     factor = max(1, size // SIDE)
-    big = np.kron(img, np.ones((factor, factor), np.float32))
-    return np.round(np.clip(big, 0.0, 1.0) * 255).astype(np.uint8)
+    small = np.round(np.clip(img, 0.0, 1.0) * 255).astype(np.uint8)
+    return small.repeat(factor, axis=0).repeat(factor, axis=1)
 
 
 def tile_rows(rows: list[np.ndarray], factor: int = 4, gap: int = 2) -> np.ndarray:

@@ -2,7 +2,6 @@
 
     python -m scripts.load_test --sessions 1,4,8,20 --seconds 60     (from the project folder)
     python -m scripts.load_test --sessions 4,8 --browsers all        (every session a Chromium page)
-    python -m scripts.load_test --batcher                            (the Predictor alone, no browser)
 
 Starts one `streamlit run app.py` (models/ or $DAE_MODELS_DIR, $DAE_DATA_DIR, an empty temporary
 runs folder) and, for each session count N, opens N sessions on the Denoise page: ``--browsers``
@@ -27,9 +26,7 @@ import asyncio
 import contextlib
 import io
 import os
-import statistics
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -308,47 +305,6 @@ async def load_test(args) -> None:
     print(f"server log: {runs_dir / 'streamlit.log'}")
 
 
-def batcher_bench(n: int = 8, calls: int = 50) -> None:
-    """The Predictor alone: a lone caller, and ``n`` callers at once (1 ms apart each), with and without
-    the micro-batcher (median and p95 ms per call, calls per second, images per model call)."""
-    from dae_core.inference import Predictor
-    from dae_core.models import load_model
-
-    x = np.random.default_rng(0).random((1, 28, 28, 1), dtype=np.float32)
-    for preset in ("seed", "improved"):
-        model = load_model(catalog.shipped_model_path("task1", preset))
-        off, on, no_window = Predictor(model, batching=False), Predictor(model), Predictor(model, window_s=0)
-        [p.xla_done.wait() for p in (off, on, no_window)]
-        print(f"task1-{preset}: one image, warm: ms per call (median / p95), calls/s, images per model call")
-        for name, fn, threads in (("lone, direct (XLA)", off, 1), ("lone, through the batcher", on, 1),
-                                  (f"{n} threads, no batcher", off, n),
-                                  (f"{n} threads, batcher ({on.batcher.window_s * 1000:.0f} ms window)", on, n),
-                                  (f"{n} threads, batcher (no window)", no_window, n)):
-            before = (fn.batcher.calls, fn.batcher.requests) if fn.batcher else None
-            row = timed_calls(fn, x, threads, calls * (4 if threads == 1 else 1))
-            if before:
-                row += f"  {(fn.batcher.requests - before[1]) / max(1, fn.batcher.calls - before[0]):5.1f}"
-            print(f"  {name:40s} {row}")
-
-
-def timed_calls(fn, x: np.ndarray, threads: int, calls: int) -> str:
-    [fn(x) for _ in range(5)]  # warm
-    ms: list[float] = []
-
-    def caller():
-        for _ in range(calls):
-            t = time.perf_counter()
-            fn(x)
-            ms.append((time.perf_counter() - t) * 1000)
-            time.sleep(0.001 * (threads > 1))  # a caller does other work between requests
-    workers = [threading.Thread(target=caller) for _ in range(threads)]
-    start = time.perf_counter()
-    [w.start() for w in workers]
-    [w.join() for w in workers]
-    rate = threads * calls / (time.perf_counter() - start)
-    return f"{statistics.median(ms):6.2f} / {np.percentile(ms, 95):6.2f}  {rate:7.0f}"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sessions", default="1,4,8,20", help="session counts, one row each")
@@ -358,10 +314,7 @@ def main() -> None:
     parser.add_argument("--think", type=float, default=0.5,  # about a browser session's pace here
                         help="a protocol session's pause between actions (s)")
     parser.add_argument("--timeout", type=float, default=60, help="an action unanswered this long: lost")
-    parser.add_argument("--batcher", action="store_true", help="only the Predictor's micro-batcher, in process")
     args = parser.parse_args()
-    if args.batcher:
-        return batcher_bench()
     args.sessions = [int(n) for n in args.sessions.split(",")]
     args.browsers = None if args.browsers == "all" else int(args.browsers)
     asyncio.run(load_test(args))

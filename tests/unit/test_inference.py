@@ -1,9 +1,8 @@
 """inference: the Predictor gives what the Keras model gives, for any batch size, through
-its traced graph and its XLA-compiled one-image path alike, and through its micro-batcher when
-many threads call at once."""
+its traced graph and its XLA-compiled one-image path alike, and to each of many threads calling
+at once (sessions share one Predictor)."""
 
 import threading
-import time
 
 import keras
 import numpy as np
@@ -63,7 +62,7 @@ def test_top_classes_are_the_likeliest_in_order():
     assert list(table["probability"]) == [0.5, 0.25, 0.2]
 
 
-# --- the micro-batcher: many sessions' one-image requests share model calls ------------
+# --- many sessions at once: each caller gets its own rows ------------------------------
 
 def call_at_once(predictor, inputs: list[np.ndarray]) -> list:
     """``predictor(x)`` for each of ``inputs``, each in its own thread, all released together;
@@ -87,28 +86,15 @@ def call_at_once(predictor, inputs: list[np.ndarray]) -> list:
     return results
 
 
-def test_concurrent_callers_share_model_calls_and_each_get_their_own_rows(model):
-    predictor = Predictor(model, compile_single_image=False, batching=True)
+def test_concurrent_callers_each_get_their_own_rows(model):
+    predictor = Predictor(model)
+    predictor.xla_done.wait()  # one-image calls through XLA, the others through the graph
     rng = np.random.default_rng(2)
     inputs = [rng.random((1 + i % 3, 28, 28, 1), dtype=np.float32) for i in range(16)]
     expected = [model(x, training=False).numpy() for x in inputs]
-    for _ in range(3):  # a few rounds: each must answer every caller with its own rows
-        calls = predictor.batcher.calls
-        results = call_at_once(predictor, inputs)
-        for got, want in zip(results, expected):
+    for _ in range(3):
+        for got, want in zip(call_at_once(predictor, inputs), expected):
             np.testing.assert_allclose(got, want, atol=1e-5)
-        assert predictor.batcher.calls - calls < len(inputs), "no batch formed"
-
-
-def test_a_lone_request_runs_at_once(model):
-    predictor = Predictor(model, batching=True)
-    x = np.random.default_rng(3).random((1, 28, 28, 1), dtype=np.float32)
-    time.sleep(0.2)  # nothing else came recently: no window to wait
-    start = time.perf_counter()
-    np.testing.assert_allclose(predictor(x), model.predict(x, verbose=0), atol=1e-5)
-    assert time.perf_counter() - start < 5  # answered, not left waiting for company
-    big = np.zeros((predictor.batcher.max_rows + 3, 28, 28, 1), np.float32)  # runs directly
-    assert predictor(big).shape == big.shape
 
 
 class FailOnNegative(keras.layers.Layer):
@@ -127,8 +113,7 @@ class FailOnNegative(keras.layers.Layer):
 
 def test_an_error_in_the_model_reaches_only_the_callers_whose_rows_caused_it():
     inputs = keras.Input((28, 28, 1))
-    predictor = Predictor(keras.Model(inputs, FailOnNegative()(inputs)), compile_single_image=False,
-                          batching=True)
+    predictor = Predictor(keras.Model(inputs, FailOnNegative()(inputs)), compile_single_image=False)
     xs = [np.full((1, 28, 28, 1), -1.0 if i % 4 == 0 else i, np.float32) for i in range(12)]
     for x, got in zip(xs, call_at_once(predictor, xs)):
         if x[0, 0, 0, 0] < 0:
