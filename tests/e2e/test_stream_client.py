@@ -4,6 +4,7 @@ different one, and an upload through Streamlit's upload endpoint one too, with n
 Streamlit or canvas upgrade that changes the messages fails here rather than in a benchmark."""
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -32,7 +33,8 @@ async def visit(url: str) -> list:
 
 
 def test_protocol_session_strokes_and_upload_get_denoised_images(app_url):
-    seen = asyncio.run(visit(app_url))
+    with ThreadPoolExecutor(1) as pool:  # its own event loop: Playwright's sync API runs one here
+        seen = pool.submit(asyncio.run, visit(app_url)).result()
     images = [image for image, _, _, _ in seen]
     assert all(image and image.startswith("data:image/png") for image in images), images
     assert len(set(images)) == 3  # each stroke and the upload changed the digit
