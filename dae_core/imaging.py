@@ -223,8 +223,13 @@ def to_mnist(grey: np.ndarray, invert="auto", drawn: bool = False) -> np.ndarray
     """(H, W) grey -> (28, 28) float32 in [0, 1], the way MNIST was made: white on black,
     cropped to the ink, scaled to fit 20 x 20 keeping its aspect, then centred in 28 x 28
     by its centre of mass. Raises ``ImageError`` for a blank image."""
-    digit = fit_longest_side(crop_to_ink(white_on_black(grey, invert, drawn), MNIST_INK), MNIST_BOX)
-    return place_by_mass(digit)
+    return mnist_form(white_on_black(grey, invert, drawn))
+
+
+def mnist_form(ink: np.ndarray) -> np.ndarray:
+    """(H, W) white-on-black ink -> (28, 28): cropped to the ink, its longest side fitted to
+    20 px, centred by its mass, as MNIST's digits were made."""
+    return place_by_mass(fit_longest_side(crop_to_ink(ink, MNIST_INK), MNIST_BOX))
 
 
 def to_fashion(grey: np.ndarray, invert="auto") -> np.ndarray:

@@ -8,9 +8,9 @@ compiles once per input shape (seconds), so only the one-image shape is compiled
 background, so loading a model does not wait for it.
 
 Many sessions share one Predictor (Streamlit runs each session's script in a thread of its own);
-TensorFlow runs concurrent calls of one function safely. (A micro-batcher that merged concurrent
-one-image calls into one model call was measured and removed: under 20 sessions the model's
-calls were about 5% of the server's time and the batcher made no difference; docs/results.md.)
+TensorFlow runs concurrent calls of one function safely. Calls from different sessions are not
+batched together: the model's calls are a small share of the server's work per request
+(docs/results.md, "Many sessions at once").
 """
 
 from __future__ import annotations

@@ -39,7 +39,7 @@ class Rendering:
     angle: float = 0.0  # degrees the item was turned (anticlockwise)
 
 
-def _item(image: np.ndarray, side: int, angle: float, rng: np.random.Generator) -> np.ndarray:
+def _item(image: np.ndarray, side: int, angle: float) -> np.ndarray:
     """(28, 28) uint8 white on black -> (side', side') float ink in [0, 1], enlarged and tilted."""
     big = Image.fromarray(image).resize((side, side), Image.Resampling.BICUBIC)
     ink = np.clip(np.asarray(big, np.float32) / 255.0, 0.0, 1.0)
@@ -76,7 +76,7 @@ def render(image: np.ndarray, rng: np.random.Generator) -> tuple[bytes, float]:
     """One (28, 28) uint8 dataset image -> (the bytes of a photo-like picture of it, its tilt)."""
     item_px = int(rng.integers(*ITEM_PX, endpoint=True))
     angle = float(rng.uniform(-TILT_DEG, TILT_DEG))
-    ink = _item(image, item_px, angle, rng)
+    ink = _item(image, item_px, angle)
     side = max(ink.shape)
     top, bottom, left, right = (int(side * rng.uniform(*MARGIN)) for _ in range(4))
     sheet = np.zeros((ink.shape[0] + top + bottom, ink.shape[1] + left + right), np.float32)
@@ -103,8 +103,6 @@ def renderings(name: str, n: int = 500, seed: int = 0) -> list[Rendering]:
 
 def reference_digit(image: np.ndarray, angle: float) -> np.ndarray:
     """What MNIST's own procedure makes of the clean digit turned by ``angle``: the (28, 28)
-    a perfect upload pipeline would give. A turned digit is wider, so it comes out shorter."""
-    big = Image.fromarray(image).resize((112, 112), Image.Resampling.BICUBIC)
-    ink = np.clip(ndimage.rotate(np.asarray(big, np.float32) / 255.0, angle, order=1), 0.0, 1.0)
-    digit = imaging.fit_longest_side(imaging.crop_to_ink(ink, imaging.MNIST_INK), imaging.MNIST_BOX)
-    return imaging.place_by_mass(digit)
+    a perfect upload pipeline would give. Turning a digit changes its proportions, so its
+    height in MNIST form changes too."""
+    return imaging.mnist_form(_item(image, 112, angle))

@@ -91,7 +91,7 @@ def digit_report(items: list, prepared: np.ndarray) -> list[str]:
     offsets = np.array([o for _, o in geometry])
     originals = data.load_bundled("mnist")[0][[i.index for i in items]]
     own = np.array([digit_geometry(d.astype(np.float32) / 255)[0] for d in originals])  # wide: under 20
-    # What MNIST's procedure gives for the same digit turned as in the photo (a turned digit is wider)
+    # What MNIST's procedure gives for the same digit turned as in the photo (turning changes its height)
     ideal = np.array([digit_geometry(renderings.reference_digit(d, i.angle))[0]
                       for d, i in zip(originals, items)])
     ok_height = np.abs(heights - HEIGHT_GOAL) <= HEIGHT_TOL
