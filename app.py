@@ -7,7 +7,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from dae_core import catalog
+from dae_core.models import catalog
 from dashboard import runtime
 
 ICON = Path(__file__).parent / "dashboard" / "static" / "icon.png"  # served by the app itself

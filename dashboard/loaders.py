@@ -9,11 +9,12 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from dae_core import catalog, data
+from dae_core.data import datasets
+from dae_core.models import catalog
 from dashboard import runtime
 
 if TYPE_CHECKING:  # the import itself takes TensorFlow's seconds: done on first use
-    from dae_core.inference import Predictor
+    from dae_core.models.inference import Predictor
 
 BY_FILE = {catalog.ModelEntry: lambda entry: entry.file_key}  # hash_funcs for st.cache_*
 
@@ -27,8 +28,8 @@ def load_predictor(entry: catalog.ModelEntry) -> Predictor:
     classifiers do not, as it saved them no visible time and its runtime costs the server
     memory (docs/results.md, Dashboard)."""
     runtime.wait_for_tensorflow()
-    from dae_core.inference import Predictor
-    from dae_core.models import load_model
+    from dae_core.models.builders import load_model
+    from dae_core.models.inference import Predictor
 
     model = load_model(entry.path)
     predictor = Predictor(model, compile_single_image=model.output_shape == model.input_shape)
@@ -37,7 +38,7 @@ def load_predictor(entry: catalog.ModelEntry) -> Predictor:
 
 
 @st.cache_resource(show_spinner="Loading the test images…")
-def load_test_set(name: str) -> data.TestSet:
+def load_test_set(name: str) -> datasets.TestSet:
     """The 10,000 test images: from the datasets folder or Keras's cache when they hold them,
     else the copy bundled with the project; never a download (a page must not wait on it)."""
-    return data.load_test_set(name)
+    return datasets.load_test_set(name)

@@ -22,7 +22,7 @@ import threading
 
 import streamlit as st
 
-from dae_core import environment
+from dae_core.models.device import device_description, enable_gpu_memory_growth
 
 # The import waits this long unless a page needs TensorFlow sooner: meanwhile the browser fetches
 # the first page's scripts, which the import (holding the GIL) would slow down by ~0.5 s.
@@ -88,11 +88,11 @@ def _load_tensorflow() -> None:
     _needed.wait(GRACE_S)
     try:
         # Before any model touches the GPU: the dashboard shares it with the trainings it starts.
-        environment.enable_gpu_memory_growth()
-        import dae_core.inference  # noqa: F401 - Keras and the model code, for the first model load
-        import dae_core.models  # noqa: F401
+        enable_gpu_memory_growth()
+        import dae_core.models.builders  # noqa: F401
+        import dae_core.models.inference  # noqa: F401 - Keras and the model code, for the first model load
 
-        _device = environment.device_description()
+        _device = device_description()
     except Exception as e:  # noqa: BLE001 - the page that loads a model reports it in full
         _log.exception("TensorFlow did not load")
         _device = f"unavailable ({type(e).__name__}: {e})"

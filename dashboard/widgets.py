@@ -12,8 +12,9 @@ import numpy as np
 import streamlit as st
 from PIL import Image
 
-from dae_core import catalog, imaging
 from dae_core.errors import LabError
+from dae_core.images import imaging
+from dae_core.models import catalog
 
 if TYPE_CHECKING:  # pandas takes ~0.5 s to import, and the Overview (the first page) shows no table
     import pandas as pd

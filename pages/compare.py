@@ -4,7 +4,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from dae_core import assignment, catalog, data, evaluate, plots, report, studies
+from dae_core.analysis import assignment, metrics, plots, report
+from dae_core.data import datasets
+from dae_core.models import catalog
+from dae_core.studies import evidence, store
 from dashboard import runtime
 from dashboard.loaders import BY_FILE, load_test_set
 from dashboard.widgets import download_csv, guarded, pick_model, show_table
@@ -38,7 +41,7 @@ def show_headline(comp: report.Comparison) -> None:
 
 def show_seeds_study(preset: str) -> None:
     """The seeds study's means and intervals beside these single runs, when it has been run."""
-    seeds = studies.shipped_results("seeds")
+    seeds = store.shipped_results("seeds")
     if seeds is not None and "preset" in seeds:  # the study's runs are of one preset: these models'?
         seeds = seeds[seeds["preset"] == preset]
     if seeds is None or seeds.empty:
@@ -48,8 +51,8 @@ def show_seeds_study(preset: str) -> None:
         return
     st.caption(f"Over several seeds at the {preset} preset (the seeds study): mean test accuracy with "
                "its 95% interval.")
-    st.dataframe(studies.summary(seeds), hide_index=True, key="compare_seeds")
-    st.markdown("\n".join(f"- {note}" for note in studies.findings(seeds)))
+    st.dataframe(evidence.summary(seeds), hide_index=True, key="compare_seeds")
+    st.markdown("\n".join(f"- {note}" for note in evidence.findings(seeds)))
 
 
 def show_curves_and_classes(comp: report.Comparison) -> None:
@@ -73,10 +76,10 @@ def show_confusions(comp: report.Comparison) -> None:
     st.subheader("Confusion matrices")
     for column, entry, result in zip(st.columns(2), (comp.a, comp.b), (comp.report_a, comp.report_b)):
         with column:
-            st.plotly_chart(plots.confusion_heatmap(result.confusion, data.FASHION_CLASSES, entry.name),
+            st.plotly_chart(plots.confusion_heatmap(result.confusion, datasets.FASHION_CLASSES, entry.name),
                             key=f"compare_confusion_{entry.name}")
-            rows = pd.Index(data.FASHION_CLASSES, name="true \\ predicted")
-            download_csv(pd.DataFrame(result.confusion, rows, data.FASHION_CLASSES).reset_index(),
+            rows = pd.Index(datasets.FASHION_CLASSES, name="true \\ predicted")
+            download_csv(pd.DataFrame(result.confusion, rows, datasets.FASHION_CLASSES).reset_index(),
                          f"confusion_{entry.name}", "compare")
 
 
@@ -86,10 +89,10 @@ def show_gallery(comp: report.Comparison, x_test: np.ndarray) -> None:
                              help="Another number shows other images.")
     for tab, entry, result in zip(st.tabs([comp.a.name, comp.b.name]), (comp.a, comp.b),
                                   (comp.report_a, comp.report_b)):
-        right, wrong = evaluate.gallery_indices(result.y_true, result.y_pred, GALLERY_SIZE,
+        right, wrong = metrics.gallery_indices(result.y_true, result.y_pred, GALLERY_SIZE,
                                                 np.random.default_rng(sample))
         shown = np.concatenate([right, wrong])
-        names = data.FASHION_CLASSES
+        names = datasets.FASHION_CLASSES
         titles = [f"true {names[result.y_true[i]]}<br>pred {names[result.y_pred[i]]}" for i in shown]
         colors = [plots.RIGHT_COLOR] * len(right) + [plots.WRONG_COLOR] * len(wrong)
         tab.plotly_chart(plots.image_grid(x_test[shown], titles, colors, cols=GALLERY_SIZE),

@@ -3,8 +3,10 @@
 import numpy as np
 import streamlit as st
 
-from dae_core import catalog, classical, evaluate, imaging, plots
-from dae_core.noise import LEVEL_LIMITS, LEVEL_NAMES, NOISE_KINDS, NoiseConfig, add_noise
+from dae_core.analysis import classical, metrics, plots
+from dae_core.data.noise import LEVEL_LIMITS, LEVEL_NAMES, NOISE_KINDS, NoiseConfig, add_noise
+from dae_core.images import imaging
+from dae_core.models import catalog
 from dashboard import runtime
 from dashboard.fast_canvas import st_canvas
 from dashboard.loaders import BY_FILE, load_predictor, load_test_set
@@ -20,13 +22,13 @@ CHART_IMAGES = 300  # enough for a steady mean PSNR, a second or two on a CPU
 @st.cache_data(max_entries=8, show_spinner="Measuring PSNR on test digits…", hash_funcs=BY_FILE)
 def psnr_table(entry: catalog.ModelEntry):
     x_test = load_test_set("mnist").x
-    return evaluate.denoise_table(load_predictor(entry), x_test[:CHART_IMAGES])
+    return metrics.denoise_table(load_predictor(entry), x_test[:CHART_IMAGES])
 
 
 @st.cache_data(max_entries=4, show_spinner="Measuring the classical denoisers…")
 def classical_psnr_table(kind: str):
     x_test = load_test_set("mnist").x
-    return classical.classical_table(x_test[:CHART_IMAGES], {kind: evaluate.DEFAULT_LEVELS[kind]})
+    return classical.classical_table(x_test[:CHART_IMAGES], {kind: metrics.DEFAULT_LEVELS[kind]})
 
 
 def pick_noise(kind_column, level_column) -> NoiseConfig:
@@ -62,7 +64,7 @@ def show_denoising(predictor, clean: np.ndarray, noise: NoiseConfig, seed: int) 
     # fewer, larger array operations hold it for less time in all.
     outputs = np.concatenate([noisy, denoised] + [r.images for r in results])
     references = np.repeat(clean, len(outputs), axis=0)
-    psnr, ssim = evaluate.psnr(references, outputs), evaluate.ssim(references, outputs)
+    psnr, ssim = metrics.psnr(references, outputs), metrics.ssim(references, outputs)
     original, before, after = st.columns(3)
     show_image(clean, "MNIST form", original)
     show_image(noisy, "Noisy", before)

@@ -3,8 +3,8 @@
 import numpy as np
 import streamlit as st
 
-from dae_core import data
-from dae_core.evaluate import top_classes
+from dae_core.analysis.metrics import top_classes
+from dae_core.data import datasets
 from dashboard import runtime
 from dashboard.loaders import load_predictor, load_test_set
 from dashboard.widgets import guarded, pick_model, show_image, uploaded_image
@@ -24,14 +24,14 @@ def sample_test_image() -> None:
     st.session_state.garment_index = int(np.random.default_rng().integers(count))
 
 
-def garment_image(test: data.TestSet) -> tuple[np.ndarray | None, str]:
+def garment_image(test: datasets.TestSet) -> tuple[np.ndarray | None, str]:
     """The (28, 28) garment in Fashion-MNIST form and a caption; (None, "") while there is none."""
     source = st.radio("Garment", SOURCES, horizontal=True, key="garment_source")
     if source == SOURCES[1]:
         number, button, _ = st.columns([1, 1, 2], vertical_alignment="bottom")
         index = number.number_input("Test image", 0, len(test.x) - 1, key="garment_index")
         button.button("Random test image", key="garment_random", on_click=sample_test_image)
-        return test.x[index, ..., 0], f"Test image {index}: {data.FASHION_CLASSES[test.y[index]]}"
+        return test.x[index, ..., 0], f"Test image {index}: {datasets.FASHION_CLASSES[test.y[index]]}"
     item = uploaded_image("A photo of one clothing item on a plain background", "garment_upload", "fashion")
     return item, "" if item is None else "Your photo"
 

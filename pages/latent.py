@@ -3,7 +3,9 @@
 import numpy as np
 import streamlit as st
 
-from dae_core import catalog, imaging, latent, plots
+from dae_core.analysis import latent, plots
+from dae_core.images import imaging
+from dae_core.models import catalog
 from dashboard import runtime
 from dashboard.loaders import BY_FILE, load_predictor, load_test_set
 from dashboard.widgets import guarded, pick_model, show_image, show_table

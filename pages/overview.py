@@ -3,7 +3,10 @@ Needs no TensorFlow, so that it is drawn while TensorFlow loads."""
 
 import streamlit as st
 
-from dae_core import catalog, environment, runs, settings
+from dae_core import settings
+from dae_core.data import datasets
+from dae_core.models import catalog
+from dae_core.store import runs
 from dae_core.tasks import task_title
 from dashboard import runtime
 from dashboard.widgets import guarded
@@ -41,7 +44,7 @@ def show_sources(entries: list[catalog.ModelEntry]) -> None:
              f"**Models:** {shipped} shipped from `{settings.models_dir()}`, "
              f"{len(entries) - shipped} finished runs from `{settings.runs_dir()}`"
              + (f" ({running} training now)" if running else "")]
-    lines += [f"**{name}:** {where}" for name, where in environment.dataset_sources().items()]
+    lines += [f"**{name}:** {where}" for name, where in datasets.dataset_sources().items()]
     st.markdown("\n".join(f"- {line}" for line in lines))
 
 

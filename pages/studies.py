@@ -6,7 +6,10 @@ import json
 import pandas as pd
 import streamlit as st
 
-from dae_core import jobs, plots, robustness, settings, studies, study_designs
+from dae_core import settings
+from dae_core.analysis import plots, robustness
+from dae_core.studies import designs, evidence, runner, store
+from dae_core.training import jobs
 from dashboard import runtime, widgets
 
 runtime.run_through_app()
@@ -27,7 +30,7 @@ DEMO = ["--seeds", "2", "--budgets", "100,300", "--arms", "scratch,random-init",
 
 def shipped(name: str) -> tuple[pd.DataFrame | None, dict]:
     about = settings.studies_dir() / name / "about.json"
-    return studies.shipped_results(name), json.loads(about.read_text()) if about.exists() else {}
+    return store.shipped_results(name), json.loads(about.read_text()) if about.exists() else {}
 
 
 def live_folder(study_id: str):
@@ -37,7 +40,7 @@ def live_folder(study_id: str):
 def live_results(study_id: str) -> pd.DataFrame | None:
     folder = live_folder(study_id)
     if (folder / "study.json").exists():
-        return studies.results(studies.Study(folder))
+        return evidence.results(store.Study(folder))
     return pd.read_csv(folder / "results.csv") if (folder / "results.csv").exists() else None
 
 
@@ -48,12 +51,12 @@ def show_results(name: str, table: pd.DataFrame, key: str) -> None:
         notes = robustness.findings(table)
     else:
         axis = "labels" if name == "label-efficiency" else None
-        summary = studies.summary(table, axis)
+        summary = evidence.summary(table, axis)
         if axis:
-            st.plotly_chart(plots.band_chart(summary, axis, "arm", log_x=True, names=study_designs.ARM_TITLES),
+            st.plotly_chart(plots.band_chart(summary, axis, "arm", log_x=True, names=designs.ARM_TITLES),
                             key=f"studies_chart_{key}")
         widgets.show_table(summary, f"{key}_summary", "studies")
-        notes = studies.findings(table, axis)
+        notes = evidence.findings(table, axis)
     if notes:
         st.markdown("\n".join(f"- {note}" for note in notes))
     with st.expander(f"Every member ({len(table)} rows)"):
@@ -69,7 +72,7 @@ def show_progress(study_id: str, polling: bool) -> None:
     if not (folder / "study.json").exists():
         st.info("Starting: loading TensorFlow and the data…" if running else "Not started.")
         return
-    done, total = studies.progress(studies.Study(folder))
+    done, total = runner.progress(store.Study(folder))
     text = f"{done}/{total} members done" + ("" if running else " · not running")
     st.progress(done / total if total else 0.0, text=text)
 

@@ -3,11 +3,14 @@
 import pandas as pd
 import streamlit as st
 
-from dae_core import catalog, jobs, plots, runs
-from dae_core.config import PRESETS, TrainConfig, make_config
-from dae_core.data import TRAIN_SIZE
-from dae_core.noise import LEVEL_LIMITS, LEVEL_NAMES, NOISE_KINDS
+from dae_core.analysis import plots
+from dae_core.data.datasets import TRAIN_SIZE
+from dae_core.data.noise import LEVEL_LIMITS, LEVEL_NAMES, NOISE_KINDS
+from dae_core.models import catalog
+from dae_core.store import runs
 from dae_core.tasks import TASK_SPECS, TASKS, task_spec, task_title
+from dae_core.training import jobs
+from dae_core.training.config import PRESETS, TrainConfig, make_config
 from dashboard import runtime
 from dashboard.widgets import guarded, pick_model, show_error, show_table
 

@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 
 from dae_core import settings
-from dae_core.data import DATASETS
-from dae_core.environment import folder_has
+from dae_core.data.datasets import DATASETS, folder_has
 
 DATA_FIXTURES = {"data_dir", "tiny_models"}
 
@@ -37,9 +36,9 @@ def data_dir() -> Path:
 def tiny_models(tmp_path_factory, data_dir) -> Path:
     """A models folder with task1/2/3 (seed architecture) trained 1 epoch on 1,000 images,
     listed in its manifest like the shipped ones. Returns the folder."""
-    from dae_core import catalog
-    from dae_core.config import make_config
-    from dae_core.train import train_config
+    from dae_core.models import catalog
+    from dae_core.training.config import make_config
+    from dae_core.training.train import train_config
 
     root = tmp_path_factory.mktemp("tiny")
     models_dir, runs_dir = root / "models", root / "runs"

@@ -11,7 +11,7 @@ import keras
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dae_core import environment
+from dae_core.models import device
 from dashboard import runtime
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,7 +33,7 @@ def test_the_sidebar_shows_the_device_and_the_model_count(models_dir):
     at = open_app()
     assert not at.exception
     captions = [c.value for c in at.sidebar.caption]
-    assert captions == [f"Device: {environment.device_description()}", "Models: 3"]
+    assert captions == [f"Device: {device.device_description()}", "Models: 3"]
 
 
 def test_until_tensorflow_has_loaded_the_device_is_being_detected(models_dir, monkeypatch):

@@ -8,15 +8,18 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from dae_core import catalog, data, evaluate, settings, stats
-from dae_core.models import load_model
+from dae_core import settings
+from dae_core.analysis import metrics, stats
+from dae_core.data import datasets
+from dae_core.models import catalog
+from dae_core.models.builders import load_model
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
 
 @pytest.fixture(scope="module")
 def test_set():
-    test = data.load_test_set("fashion-mnist")
+    test = datasets.load_test_set("fashion-mnist")
     return test.x, test.y
 
 
@@ -41,7 +44,7 @@ def test_compare_page_shows_the_figures_dae_core_computes(models_dir, test_set):
     assert at.selectbox(key="compare_model_a").value == "task2-seed (shipped)"
     assert at.selectbox(key="compare_model_b").value == "task3-seed (shipped)"
     x_test, y_test = test_set
-    reports = {task: evaluate.classifier_report(load_model(models_dir / f"{task}-seed.keras"),
+    reports = {task: metrics.classifier_report(load_model(models_dir / f"{task}-seed.keras"),
                                                 x_test, y_test) for task in ("task2", "task3")}
     for task, result in reports.items():
         assert metric_value(at, f"Test accuracy — {task}-seed") == f"{result.accuracy:.4f}"
@@ -53,7 +56,7 @@ def test_compare_page_shows_the_figures_dae_core_computes(models_dir, test_set):
     assert headline.loc[headline["figure"] == "test loss", "task3-seed"].item() == \
         pytest.approx(reports["task3"].loss, abs=1e-4)
     per_class = table_with(at, "better f1")
-    assert list(per_class["class"][:10]) == list(data.FASHION_CLASSES)
+    assert list(per_class["class"][:10]) == list(datasets.FASHION_CLASSES)
     assert list(per_class["f1 task3-seed"]) == pytest.approx(list(reports["task3"].per_class["f1"]), abs=1e-6)
     assert set(per_class["better f1"]) <= {"task2-seed", "task3-seed", "="}
     mcnemar = stats.mcnemar(y_test, reports["task2"].y_pred, reports["task3"].y_pred)

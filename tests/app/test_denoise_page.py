@@ -11,9 +11,12 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from dae_core import catalog, classical, data, evaluate, imaging
-from dae_core.models import load_model
-from dae_core.noise import NoiseConfig, add_noise
+from dae_core.analysis import classical, metrics
+from dae_core.data import datasets
+from dae_core.data.noise import NoiseConfig, add_noise
+from dae_core.images import imaging
+from dae_core.models import catalog
+from dae_core.models.builders import load_model
 from dashboard import widgets
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "denoise.py")
@@ -33,7 +36,7 @@ def metric_number(at: AppTest, label: str) -> float:
 
 def digit_png() -> bytes:
     """An MNIST test digit printed black on white paper, 10x enlarged."""
-    digit = data.load_bundled("mnist")[0][0]
+    digit = datasets.load_bundled("mnist")[0][0]
     buffer = io.BytesIO()
     Image.fromarray(255 - digit).resize((280, 280)).save(buffer, format="PNG")
     return buffer.getvalue()
@@ -58,14 +61,14 @@ def test_metrics_equal_dae_core_for_the_same_model_and_input(models_dir):
     assert not at.exception
     assert {"MNIST form", "Noisy", "Denoised"} <= set(captions(at))
 
-    x_test = data.load_test_set("mnist").x
+    x_test = datasets.load_test_set("mnist").x
     clean = x_test[3:4]
     noisy = add_noise(clean, NoiseConfig("salt_pepper", 0.3), np.random.default_rng(7))
-    denoised = evaluate.predict(load_model(models_dir / "task1-seed.keras"), noisy)
-    expected = {"PSNR noisy": evaluate.psnr(clean, noisy)[0],
-                "PSNR denoised": evaluate.psnr(clean, denoised)[0],
-                "SSIM noisy": evaluate.ssim(clean, noisy)[0],
-                "SSIM denoised": evaluate.ssim(clean, denoised)[0]}
+    denoised = metrics.predict(load_model(models_dir / "task1-seed.keras"), noisy)
+    expected = {"PSNR noisy": metrics.psnr(clean, noisy)[0],
+                "PSNR denoised": metrics.psnr(clean, denoised)[0],
+                "SSIM noisy": metrics.ssim(clean, noisy)[0],
+                "SSIM denoised": metrics.ssim(clean, denoised)[0]}
     for label, value in expected.items():
         places = 2 if label.startswith("PSNR") else 3  # as the page rounds them
         assert metric_number(at, label) == pytest.approx(value, abs=0.6 * 10 ** -places), label
@@ -78,13 +81,13 @@ def test_a_test_digit_gets_a_psnr_figure_from_every_classical_method(models_dir)
     at.number_input(key="denoise_seed").set_value(3).run()
     assert not at.exception
 
-    clean = data.load_test_set("mnist").x[5:6]
+    clean = datasets.load_test_set("mnist").x[5:6]
     noisy = add_noise(clean, NoiseConfig("gaussian", 0.5), np.random.default_rng(3))
     params = classical.params_for("gaussian", 0.5)
     shown = {c.split(": ")[0]: c.split(": ")[1] for c in captions(at) if c.endswith(" dB")}
     for name, denoised in classical.denoise_all(noisy, "gaussian", 0.5).items():
         label = classical.METHODS[name].label(params[name])
-        assert shown[label] == f"{evaluate.psnr(clean, denoised)[0]:.2f} dB", label
+        assert shown[label] == f"{metrics.psnr(clean, denoised)[0]:.2f} dB", label
     chart = json.loads(at.get("plotly_chart")[0].proto.spec)
     chart_lines = {trace["name"] for trace in chart["data"]}
     assert {f"gaussian {name}" for name in classical.METHODS} <= chart_lines

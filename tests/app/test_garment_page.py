@@ -10,9 +10,11 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from dae_core import catalog, data, imaging
-from dae_core.evaluate import top_classes
-from dae_core.models import load_model
+from dae_core.analysis.metrics import top_classes
+from dae_core.data import datasets
+from dae_core.images import imaging
+from dae_core.models import catalog
+from dae_core.models.builders import load_model
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "garment.py")
 TASKS = ("task2", "task3")
@@ -60,7 +62,7 @@ def test_both_classifiers_side_by_side_for_a_test_image(models_dir):
     at.radio(key="garment_source").set_value("Fashion-MNIST test image").run()
     at.number_input(key="garment_index").set_value(5).run()
     assert not at.exception
-    x_test = data.load_test_set("fashion-mnist").x
+    x_test = datasets.load_test_set("fashion-mnist").x
     assert_shows(at, models_dir, x_test[5, ..., 0])
     assert "Fashion-MNIST form" in at.image[0].captions
 

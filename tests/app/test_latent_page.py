@@ -1,4 +1,4 @@
-"""The Latent space page: map, interpolation, neighbours and probe from dae_core.latent, the digit
+"""The Latent space page: map, interpolation, neighbours and probe from dae_core.analysis.latent, the digit
 from the Denoise page as a star, and what to do without a model. (Selecting points on the map
 needs a browser: tests/e2e/test_latent_map.py.)"""
 
@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 from streamlit.testing.v1 import AppTest
 
-from dae_core import catalog, data
+from dae_core.data import datasets
+from dae_core.models import catalog
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "latent.py")
 
@@ -32,7 +33,7 @@ def test_page_shows_the_pca_map_interpolation_and_neighbours(models_dir):
     assert at.segmented_control(key="latent_method").value == "pca"
     for key in ("latent_from", "latent_to", "latent_neighbours_of"):
         assert at.number_input(key=key).value is not None, key
-    y = data.load_test_set("mnist").y
+    y = datasets.load_test_set("mnist").y
     assert y[at.number_input(key="latent_from").value] != y[at.number_input(key="latent_to").value]
     assert any("decoded along the straight line" in c for c in captions(at))
     assert sum("nearest of the 10,000 test digits" in c for c in captions(at)) == 2
@@ -42,7 +43,7 @@ def test_page_shows_the_pca_map_interpolation_and_neighbours(models_dir):
 
 def test_tsne_map_and_the_digit_from_the_denoise_page_as_a_star(models_dir):
     at = AppTest.from_file(PAGE, default_timeout=180)
-    at.session_state["denoise_digit"] = data.load_test_set("mnist").x[3, ..., 0]
+    at.session_state["denoise_digit"] = datasets.load_test_set("mnist").x[3, ..., 0]
     at.run()
     assert any("★" in c.value for c in at.caption)
     at.segmented_control(key="latent_method").set_value("tsne").run()
@@ -54,7 +55,7 @@ def test_tsne_map_and_the_digit_from_the_denoise_page_as_a_star(models_dir):
 def test_changing_the_digits_changes_the_strips(models_dir):
     at = open_page()
     before = [c for c in captions(at) if "From a" in c]
-    at.number_input(key="latent_to").set_value(int(np.argmax(data.load_test_set("mnist").y == 0))).run()
+    at.number_input(key="latent_to").set_value(int(np.argmax(datasets.load_test_set("mnist").y == 0))).run()
     assert not at.exception
     after = [c for c in captions(at) if "From a" in c]
     assert after != before and after[0].endswith("(below)") and "to a 0" in after[0]

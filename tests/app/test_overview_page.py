@@ -4,7 +4,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from dae_core import catalog, environment
+from dae_core.models import catalog, device
 from dashboard import runtime
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
@@ -20,7 +20,7 @@ def test_overview_shows_sources_device_and_links(models_dir, data_dir):
     assert not at.exception
     assert at.title[0].value == "DAE Lab"
     status = next(m.value for m in at.markdown if "**Device:**" in m.value)
-    assert f"**Device:** {environment.device_description()}" in status
+    assert f"**Device:** {device.device_description()}" in status
     assert f"3 shipped from `{models_dir}`" in status and "0 finished runs" in status
     assert f"**mnist:** full dataset, folder {data_dir}" in status
     assert f"**fashion-mnist:** full dataset, folder {data_dir}" in status

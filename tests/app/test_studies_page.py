@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dae_core import settings, stats
+from dae_core import settings
+from dae_core.analysis import stats
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "studies.py")
 

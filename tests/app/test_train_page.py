@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dae_core import catalog, jobs
-from dae_core.config import make_config
-from dae_core.runs import list_runs
+from dae_core.models import catalog
+from dae_core.store.runs import list_runs
+from dae_core.training import jobs
+from dae_core.training.config import make_config
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "train.py")
 pytestmark = pytest.mark.data

@@ -3,7 +3,7 @@
 The server gets its own empty runs folder (never the project's runs/) and the tiny, really
 trained models of ``tests/conftest.py`` (set DAE_E2E_MODELS_DIR to use another models folder,
 e.g. ``models`` for README screenshots made with the shipped models). The helpers the tests
-use live in ``dashboard.browser`` (scripts/measure_ui.py uses them too).
+use live in ``tests.support.browser`` (scripts/measure_ui.py uses them too).
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from dae_core import settings
-from dae_core.runs import list_runs
-from dashboard import browser
+from dae_core.store.runs import list_runs
+from tests.support import browser
 
 STARTUP_TIMEOUT_S = 120  # 2 loaded cores: importing streamlit can take a while
 MODELS_OVERRIDE_ENV = "DAE_E2E_MODELS_DIR"

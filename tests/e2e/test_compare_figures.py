@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from dae_core.settings import PROJECT_ROOT
-from dashboard.browser import open_page
+from tests.support.browser import open_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.data]
 

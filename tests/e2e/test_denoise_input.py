@@ -1,16 +1,16 @@
 """Denoise page in the browser: a stroke on the drawable canvas and an uploaded picture are
 each brought to MNIST form and denoised (what AppTest cannot do: it cannot draw or upload)."""
 
-import re
 import base64
 import io
+import re
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from dae_core import data
-from dashboard.browser import draw_stroke, image_src, open_page, wait_for_app, wait_for_image_change
+from dae_core.data import datasets
+from tests.support.browser import draw_stroke, image_src, open_page, wait_for_app, wait_for_image_change
 
 pytestmark = [pytest.mark.browser, pytest.mark.data]
 
@@ -63,7 +63,7 @@ def test_canvas_stroke_is_denoised(page, app_url):
 
 
 def test_uploaded_digit_is_shown_in_mnist_form_and_denoised(page, app_url):
-    digit = data.load_bundled("mnist")[0][0]  # (28, 28) uint8, white on black
+    digit = datasets.load_bundled("mnist")[0][0]  # (28, 28) uint8, white on black
     open_page(page, app_url, "denoise")
     page.locator(".st-key-denoise_source").get_by_text("Upload", exact=True).click()
     uploader = page.locator(".st-key-denoise_upload input[type=file]")

@@ -4,7 +4,7 @@ the digit picked on the Denoise page is on the map as a star."""
 
 import pytest
 
-from dashboard.browser import image_src, open_page, wait_for_app, wait_for_image_change
+from tests.support.browser import image_src, open_page, wait_for_app, wait_for_image_change
 
 pytestmark = [pytest.mark.browser, pytest.mark.data]
 

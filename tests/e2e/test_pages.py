@@ -1,11 +1,17 @@
 """Every page opens at its own URL, finishes its script run without an exception, asks nothing
 of any host but the app's own, and is saved as a full-page screenshot (see
-dashboard.browser.SCREENSHOTS; test_training_run.py retakes train.png with a finished run on it)."""
+tests.support.browser.SCREENSHOTS; test_training_run.py retakes train.png with a finished run on it)."""
 
 import pytest
 
-from dashboard.browser import (foreign_requests, image_src, open_page, save_screenshot, wait_for_app,
-                               wait_for_image_change)
+from tests.support.browser import (
+    foreign_requests,
+    image_src,
+    open_page,
+    save_screenshot,
+    wait_for_app,
+    wait_for_image_change,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.data]
 

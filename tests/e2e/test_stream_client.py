@@ -8,9 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from dae_core.data import load_bundled
-from scripts.load_test import photo_png, stroke_points
-from scripts.stream_client import StreamSession, canvas_value
+from benchmarks.load_test import photo_png, stroke_points
+from dae_core.data.datasets import load_bundled
+from tests.support.stream_client import StreamSession, canvas_value
 
 pytestmark = pytest.mark.data
 

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from dashboard.browser import open_page, wait_for_app
+from tests.support.browser import open_page, wait_for_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.data]
 

@@ -9,8 +9,8 @@ import time
 import pytest
 
 from dae_core import settings
-from dae_core.runs import list_runs
-from dashboard.browser import open_page, save_screenshot, wait_for_app
+from dae_core.store.runs import list_runs
+from tests.support.browser import open_page, save_screenshot, wait_for_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.data]
 

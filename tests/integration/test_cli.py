@@ -5,10 +5,12 @@ import subprocess
 
 import pytest
 
-from dae_core import catalog, evaluate, settings
-from dae_core.__main__ import COMMANDS, build_parser, main
-from dae_core.data import load_dataset
-from dae_core.models import load_model
+from dae_core import settings
+from dae_core.analysis import metrics
+from dae_core.cli.main import COMMANDS, build_parser, main
+from dae_core.data.datasets import load_dataset
+from dae_core.models import catalog
+from dae_core.models.builders import load_model
 
 
 @pytest.mark.parametrize("argv", [["train", "task1", "--epochs", "2"], ["resume", "r"], ["stop", "r"],
@@ -34,7 +36,7 @@ def test_evaluate_prints_the_models_test_accuracy(tiny_models, data_dir, monkeyp
     monkeypatch.setenv(settings.MODELS_DIR_ENV, str(tiny_models))
     assert main(["evaluate", "task2-seed", "--data-dir", str(data_dir)]) == 0
     ds = load_dataset("fashion-mnist", data_dir)
-    expected = evaluate.classifier_report(load_model(tiny_models / "task2-seed.keras"), ds.x_test, ds.y_test)
+    expected = metrics.classifier_report(load_model(tiny_models / "task2-seed.keras"), ds.x_test, ds.y_test)
     assert f"test accuracy {expected.accuracy:.4f}" in capsys.readouterr().out
 
 
@@ -47,7 +49,7 @@ def test_compare_writes_markdown_and_csv(tiny_models, data_dir, monkeypatch, tmp
 
 
 def test_ship_lists_the_model_with_its_command(tiny_models, tmp_path, monkeypatch):
-    from dae_core.runs import Run
+    from dae_core.store.runs import Run
 
     run = Run.create({"task": "task2", "preset": "seed", "epochs": 1, "data_dir": "/somewhere",
                       "init_from": "/somewhere/task2-before.keras"}, tmp_path)
@@ -88,7 +90,7 @@ def test_run_references_outside_the_runs_folder_are_refused_and_nothing_is_writt
 
 
 def test_resume_refuses_a_run_that_is_still_active(tmp_path, capsys):
-    from dae_core.runs import Run
+    from dae_core.store.runs import Run
 
     run = Run.create({"task": "task2", "preset": "seed", "epochs": 2}, tmp_path)
     with subprocess.Popen(["sleep", "30"]) as trainer:  # a live process holding the run

@@ -13,9 +13,9 @@ import zipfile
 
 import pytest
 
-from dae_core import jobs
-from dae_core.config import make_config
-from dae_core.runs import Run
+from dae_core.store.runs import Run
+from dae_core.training import jobs
+from dae_core.training.config import make_config
 
 pytestmark = pytest.mark.data
 WAIT_S = 240  # two cores shared with other work: generous

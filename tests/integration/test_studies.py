@@ -10,9 +10,10 @@ import time
 
 import pytest
 
-from dae_core import stats, studies, study_designs
-from dae_core.runs import Run, list_runs
+from dae_core.analysis import stats
 from dae_core.settings import PROJECT_ROOT
+from dae_core.store.runs import Run, list_runs
+from dae_core.studies import designs, evidence, runner, store
 
 TINY = dict(seeds=2, budgets=(100, 300), arms=("scratch", "random-init"), epochs_scale=0.1, steps_per_epoch=5)
 TINY_ARGS = ["--seeds", "2", "--budgets", "100,300", "--arms", "scratch,random-init", "--epochs-scale", "0.1",
@@ -20,10 +21,10 @@ TINY_ARGS = ["--seeds", "2", "--budgets", "100,300", "--arms", "scratch,random-i
 
 
 def test_the_design_gives_every_arm_the_same_subsets_and_a_fixed_step_budget():
-    design = study_designs.label_efficiency()
+    design = designs.label_efficiency()
     assert len(design.members) == 1 + 6 * 3 * 4 and design.members[0].key == "pretrain"
     by_key = {m.key: m for m in design.members}
-    for arm in study_designs.LABEL_ARMS:
+    for arm in designs.LABEL_ARMS:
         member = by_key[f"{arm}/labels=100/seed=1"]
         assert (member.config["train_size"], member.config["seed"]) == (100, 1)
         assert member.config["epochs"] * member.config["steps_per_epoch"] == 1000  # steps, not epochs
@@ -33,21 +34,21 @@ def test_the_design_gives_every_arm_the_same_subsets_and_a_fixed_step_budget():
 
 
 def test_a_tiny_study_records_every_member_and_summarises_them(data_dir, tmp_path):
-    design = study_designs.label_efficiency(data_dir=str(data_dir), **TINY)
-    study = studies.Study.open(design, runs_dir=tmp_path)
-    assert studies.run_locally(study, verbose=False) == []
-    table = studies.results(study)
-    assert len(table) == 8 and len(list_runs(tmp_path)) == 8 and studies.progress(study) == (8, 8)
+    design = designs.label_efficiency(data_dir=str(data_dir), **TINY)
+    study = store.Study.open(design, runs_dir=tmp_path)
+    assert runner.run_locally(study, verbose=False) == []
+    table = evidence.results(study)
+    assert len(table) == 8 and len(list_runs(tmp_path)) == 8 and runner.progress(study) == (8, 8)
     for _, row in table.iterrows():  # every figure is the member's own record
         assert Run(tmp_path / row["run"]).status()["test"]["accuracy"] == row["accuracy"]
-    summary = studies.summary(table, design.axis)
+    summary = evidence.summary(table, design.axis)
     scratch_100 = table[(table.arm == "scratch") & (table.labels == 100)]["accuracy"]
     row = summary[(summary.arm == "scratch") & (summary.labels == 100)].iloc[0]
     expected = stats.mean_interval(scratch_100)
     assert (row["n"], row["mean"], row["low"]) == (2, pytest.approx(expected.mean), pytest.approx(expected.low))
-    assert len(studies.findings(table, design.axis)) == 2  # random-init against scratch, at each budget
-    with pytest.raises(studies.JobError, match="other settings"):
-        studies.Study.open(study_designs.label_efficiency(data_dir=str(data_dir), **{**TINY, "seeds": 3}),
+    assert len(evidence.findings(table, design.axis)) == 2  # random-init against scratch, at each budget
+    with pytest.raises(store.JobError, match="other settings"):
+        store.Study.open(designs.label_efficiency(data_dir=str(data_dir), **{**TINY, "seeds": 3}),
                            runs_dir=tmp_path)
 
 

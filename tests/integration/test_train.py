@@ -7,11 +7,12 @@ import keras
 import numpy as np
 import pytest
 
-from dae_core import callbacks, evaluate, jobs, train
-from dae_core.config import make_config
+from dae_core.analysis import metrics
 from dae_core.errors import JobError
-from dae_core.models import encoder_of, load_model
-from dae_core.runs import Run
+from dae_core.models.builders import encoder_of, load_model
+from dae_core.store.runs import Run
+from dae_core.training import callbacks, jobs, train
+from dae_core.training.config import make_config
 
 pytestmark = pytest.mark.data
 QUICK = dict(epochs=2, train_size=2000, batch_size=100)
@@ -79,14 +80,14 @@ def test_classifier_tasks_train_and_report(task, preset, task1_run, data_dir, tm
 
 
 def test_task3_starts_from_the_autoencoders_encoder(task1_run, data_dir):
-    from dae_core import models
+    from dae_core.models import builders
 
     config = make_config("task3", encoder_from=str(task1_run.model_path), data_dir=str(data_dir))
     model = train.build_model(config, steps_per_epoch=10)
     source = encoder_of(load_model(task1_run.model_path)).get_weights()
     for ours, theirs in zip(model.get_layer("encoder").get_weights(), source):
         np.testing.assert_array_equal(ours, theirs)
-    assert isinstance(model.get_layer("encoder"), type(models.build_encoder()))
+    assert isinstance(model.get_layer("encoder"), type(builders.build_encoder()))
 
 
 def test_init_from_continues_from_a_trained_model(task1_run, data_dir, tmp_path):
@@ -112,7 +113,7 @@ class Untouchable:
 
 
 def test_training_never_reads_the_test_set_before_its_final_evaluation(data_dir, tmp_path, monkeypatch):
-    real_load, real_summary = train.data.load_dataset, evaluate.test_summary
+    real_load, real_summary = train.data.load_dataset, metrics.test_summary
     finals = []
 
     def sealed(*args, **kwargs):  # the dataset a run sees, test arrays sealed
@@ -123,7 +124,7 @@ def test_training_never_reads_the_test_set_before_its_final_evaluation(data_dir,
         return real_summary(model, config, real_load(config.dataset, config.data_dir))
 
     monkeypatch.setattr(train.data, "load_dataset", sealed)
-    monkeypatch.setattr(evaluate, "test_summary", final_evaluation)
+    monkeypatch.setattr(metrics, "test_summary", final_evaluation)
     config = make_config("task2", "improved", data_dir=str(data_dir), **QUICK)  # augment, clean phase
     status = train.train_config(config, tmp_path, verbose=False).status()
     assert status["state"] == "completed", status.get("error")

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from dae_core import catalog
-from dae_core.runs import Run
+from dae_core.models import catalog
+from dae_core.store.runs import Run
 
 
 def finished_run(root, accuracy: float) -> Run:

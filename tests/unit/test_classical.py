@@ -8,13 +8,14 @@ import numpy as np
 import pytest
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from dae_core import classical, data, evaluate
-from dae_core.noise import NOISE_KINDS, NoiseConfig, add_noise
+from dae_core.analysis import classical, metrics
+from dae_core.data import datasets
+from dae_core.data.noise import NOISE_KINDS, NoiseConfig, add_noise
 
 
 @pytest.fixture(scope="module")
 def digits():
-    return data.to_float(data.load_bundled("mnist")[0][:40])
+    return datasets.to_float(datasets.load_bundled("mnist")[0][:40])
 
 
 def noisy_of(x, kind="gaussian", level=0.5, seed=0):
@@ -39,7 +40,7 @@ def test_tune_picks_the_grid_value_with_the_best_validation_psnr(digits, name):
     noisy = noisy_of(digits[:12], "gaussian", 0.3, seed=5)
     best, best_psnr = None, -np.inf
     for param in method.grid:  # brute force
-        value = evaluate.psnr(digits[:12], method.apply(noisy, param)).mean()
+        value = metrics.psnr(digits[:12], method.apply(noisy, param)).mean()
         if value > best_psnr:
             best, best_psnr = param, value
     assert classical.tune(method, digits[:12], noise, rng_seed=5) == best
@@ -50,7 +51,7 @@ def test_shipped_parameters_cover_every_noise_kind_and_level():
     assert record["validation_images"] >= 100 and "validation" in record["source"]
     params = record["params"]
     assert set(params) == set(NOISE_KINDS)
-    for kind, levels in evaluate.DEFAULT_LEVELS.items():
+    for kind, levels in metrics.DEFAULT_LEVELS.items():
         assert set(params[kind]) == {f"{level:g}" for level in levels}
         for chosen in params[kind].values():
             assert set(chosen) == set(classical.METHODS)
@@ -80,13 +81,13 @@ def test_denoise_all_and_the_table_cover_every_method(digits):
     row = table[(table.method == "median") & (table.level == 0.5)].iloc[0]
     noisy = noisy_of(digits[:8])
     denoised = classical.METHODS["median"].apply(noisy, row.param)
-    assert row.psnr_denoised == pytest.approx(evaluate.psnr(digits[:8], denoised).mean())
-    assert row.psnr_noisy == pytest.approx(evaluate.psnr(digits[:8], noisy).mean())
+    assert row.psnr_denoised == pytest.approx(metrics.psnr(digits[:8], denoised).mean())
+    assert row.psnr_noisy == pytest.approx(metrics.psnr(digits[:8], noisy).mean())
 
 
 def test_skimage_metrics_agree_with_ours(digits):
     clean, noisy = digits[:10], noisy_of(digits[:10], "gaussian", 0.3)
-    ours_psnr, ours_ssim = evaluate.psnr(clean, noisy), evaluate.ssim(clean, noisy)
+    ours_psnr, ours_ssim = metrics.psnr(clean, noisy), metrics.ssim(clean, noisy)
     for i in range(len(clean)):
         a, b = clean[i, ..., 0].astype(np.float64), noisy[i, ..., 0].astype(np.float64)
         assert peak_signal_noise_ratio(a, b, data_range=1) == pytest.approx(ours_psnr[i], abs=1e-9)

@@ -1,6 +1,6 @@
 """Run settings that need no TensorFlow."""
 
-from dae_core.config import cap_train_size, make_config
+from dae_core.training.config import cap_train_size, make_config
 
 
 def test_a_train_size_beyond_the_data_is_capped_to_all_of_it_with_a_note():

@@ -1,15 +1,15 @@
-"""Dataset sources come from looking for files, and agrees with where data.load_dataset loads from."""
+"""Dataset sources come from looking for files, and agrees with where datasets.load_dataset loads from."""
 
 import numpy as np
 
-from dae_core import data, environment
+from dae_core.data import datasets
 
 
 def test_a_folder_with_idx_files_is_the_full_source(tmp_path, monkeypatch):
     (tmp_path / "mnist").mkdir()
-    (tmp_path / "mnist" / data.IDX_FILES["train_images"]).touch()  # existence is enough: not read
+    (tmp_path / "mnist" / datasets.IDX_FILES["train_images"]).touch()  # existence is enough: not read
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "no-keras"))
-    sources = environment.dataset_sources(tmp_path)
+    sources = datasets.dataset_sources(tmp_path)
     assert sources["mnist"] == f"full dataset, folder {tmp_path}"
     assert sources["fashion-mnist"].startswith("the bundled test set only")
 
@@ -19,10 +19,10 @@ def test_the_keras_cache_and_the_environment_are_looked_at(tmp_path, monkeypatch
     cache.mkdir(parents=True)
     np.savez(cache / "fashion-mnist.npz", x_train=np.zeros(1))
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
-    monkeypatch.setenv(data.DATA_DIR_ENV, str(tmp_path / "empty"))
-    assert environment.dataset_source("fashion-mnist") == f"full dataset, Keras cache {cache}"
+    monkeypatch.setenv(datasets.DATA_DIR_ENV, str(tmp_path / "empty"))
+    assert datasets.dataset_source("fashion-mnist") == f"full dataset, Keras cache {cache}"
 
 
 def test_the_shared_datasets_folder_is_found(data_dir):
-    assert environment.dataset_sources(data_dir) == {name: f"full dataset, folder {data_dir}"
-                                                for name in data.DATASETS}
+    assert datasets.dataset_sources(data_dir) == {name: f"full dataset, folder {data_dir}"
+                                                for name in datasets.DATASETS}

@@ -10,10 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dae_core import imaging
-from dae_core.data import load_bundled
-from dae_core.imaging import ImageError
-
+from dae_core.data.datasets import load_bundled
+from dae_core.images import imaging
+from dae_core.images.imaging import ImageError
 
 # --- helpers ---------------------------------------------------------------------
 

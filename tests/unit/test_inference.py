@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from dae_core.evaluate import top_classes
-from dae_core.inference import Predictor
-from dae_core.models import build_autoencoder
+from dae_core.analysis.metrics import top_classes
+from dae_core.models.builders import build_autoencoder
+from dae_core.models.inference import Predictor
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dae_core import latent, plots
+from dae_core.analysis import latent, plots
 
 
 def blobs(n_per_class: int, classes: int = 3, dims: int = 20, spread: float = 0.3, seed: int = 0):
@@ -74,7 +74,7 @@ def test_codes_are_flattened_and_decode_back_to_images():
 
 
 def test_interpolation_starts_and_ends_at_the_two_decodes_of_a_real_autoencoder():
-    from dae_core.models import build_autoencoder
+    from dae_core.models.builders import build_autoencoder
 
     model = latent.split_autoencoder(build_autoencoder())
     a, b = np.random.default_rng(1).random((2, 28, 28, 1), np.float32)
@@ -88,7 +88,7 @@ def test_interpolation_starts_and_ends_at_the_two_decodes_of_a_real_autoencoder(
 
 def test_a_model_without_encoder_and_decoder_is_a_clear_error():
     from dae_core.errors import ModelFileError
-    from dae_core.models import build_cnn_classifier
+    from dae_core.models.builders import build_cnn_classifier
 
     with pytest.raises(ModelFileError, match="Task 1 autoencoder"):
         latent.split_autoencoder(build_cnn_classifier())

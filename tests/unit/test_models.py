@@ -1,19 +1,19 @@
 import numpy as np
 import pytest
 
-from dae_core import models
 from dae_core.errors import ModelFileError
+from dae_core.models import builders
 
 
 @pytest.fixture(scope="module")
 def autoencoder():
-    return models.build_autoencoder()
+    return builders.build_autoencoder()
 
 
 def test_autoencoder_shapes_and_named_encoder(autoencoder):
     assert autoencoder.output_shape == (None, 28, 28, 1)
     encoder = autoencoder.get_layer("encoder")
-    assert encoder.output_shape == (None, 4, 4, models.ARCHS["seed"].encoder_filters[-1])
+    assert encoder.output_shape == (None, 4, 4, builders.ARCHS["seed"].encoder_filters[-1])
     convs = [layer.name for layer in encoder.layers if "conv" in layer.name]
     pools = [layer.name for layer in encoder.layers if "pool" in layer.name]
     assert len(convs) == 3 and len(pools) == 3
@@ -24,7 +24,7 @@ def test_autoencoder_shapes_and_named_encoder(autoencoder):
 
 
 def test_cnn_classifier_matches_the_assignment():
-    model = models.build_cnn_classifier()
+    model = builders.build_cnn_classifier()
     kinds = [type(layer).__name__ for layer in model.layers]
     assert kinds.count("Conv2D") == 2 and kinds.count("MaxPooling2D") == 2
     assert "Dropout" in kinds and model.output_shape == (None, 10)
@@ -34,46 +34,46 @@ def test_cnn_classifier_matches_the_assignment():
 
 @pytest.mark.parametrize("trainable", [True, False])
 def test_transfer_copies_the_encoder_weights(autoencoder, trainable):
-    model = models.build_transfer_classifier(autoencoder, trainable=trainable)
+    model = builders.build_transfer_classifier(autoencoder, trainable=trainable)
     copied = model.get_layer("encoder").get_weights()
-    for ours, theirs in zip(copied, models.encoder_of(autoencoder).get_weights()):
+    for ours, theirs in zip(copied, builders.encoder_of(autoencoder).get_weights()):
         np.testing.assert_array_equal(ours, theirs)
     assert model.get_layer("encoder").trainable is trainable
     # The seed's Task 3 head is Flatten, Dense, Dense(10): no dropout, unlike Task 2's.
     assert not any(type(layer).__name__ == "Dropout" for layer in model.layers)
-    assert model.get_layer("encoder") is not models.encoder_of(autoencoder)  # a copy
+    assert model.get_layer("encoder") is not builders.encoder_of(autoencoder)  # a copy
     assert model.output_shape == (None, 10)
 
 
 def test_frozen_variant_trains_only_the_classifier(autoencoder):
-    frozen = models.build_autoencoder_classifier(autoencoder, trainable=False)
-    free = models.build_autoencoder_classifier(autoencoder, trainable=True)
+    frozen = builders.build_autoencoder_classifier(autoencoder, trainable=False)
+    free = builders.build_autoencoder_classifier(autoencoder, trainable=True)
     n_classifier = len(frozen.get_layer("cnn").trainable_weights)
     assert len(frozen.trainable_weights) == n_classifier
     assert len(free.trainable_weights) == n_classifier + len(autoencoder.trainable_weights)
 
 
 def test_improved_arch_is_wider_with_batch_norm():
-    model = models.build_autoencoder(models.ARCHS["improved"])
+    model = builders.build_autoencoder(builders.ARCHS["improved"])
     encoder = model.get_layer("encoder")
     names = [layer.name for layer in encoder.layers]
     assert any(name.endswith("_bn") for name in names)
     # Two convolutions before each of the three poolings, as in the improved Task 2 CNN.
     kinds = [type(layer).__name__ for layer in encoder.layers]
     assert kinds.count("Conv2D") == 6 and kinds.count("MaxPooling2D") == 3
-    assert model.count_params() > models.build_autoencoder().count_params()
+    assert model.count_params() > builders.build_autoencoder().count_params()
 
 
 def test_improved_transfer_convolves_the_latent_before_its_head():
-    arch = models.ARCHS["improved"]
-    autoencoder = models.build_autoencoder(arch)
-    model = models.build_transfer_classifier(autoencoder, arch)
+    arch = builders.ARCHS["improved"]
+    autoencoder = builders.build_autoencoder(arch)
+    model = builders.build_transfer_classifier(autoencoder, arch)
     head = [layer for layer in model.layers if layer.name.startswith("head_conv")
             and type(layer).__name__ == "Conv2D"]
     assert [layer.filters for layer in head] == list(arch.transfer_convs) and head
-    assert head[0].input.shape[1:] == models.encoder_of(autoencoder).output_shape[1:]
+    assert head[0].input.shape[1:] == builders.encoder_of(autoencoder).output_shape[1:]
     for ours, theirs in zip(model.get_layer("encoder").get_weights(),
-                            models.encoder_of(autoencoder).get_weights()):
+                            builders.encoder_of(autoencoder).get_weights()):
         np.testing.assert_array_equal(ours, theirs)
     assert model.output_shape == (None, 10)
 
@@ -83,34 +83,34 @@ def test_half_written_model_file_gives_a_clear_error(tmp_path, autoencoder):
     autoencoder.save(path)
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
     with pytest.raises(ModelFileError, match="half-written or corrupt"):
-        models.load_model(path)
+        builders.load_model(path)
     with pytest.raises(ModelFileError, match="train it first"):
-        models.load_model(tmp_path / "missing.keras")
+        builders.load_model(tmp_path / "missing.keras")
 
 
 def test_arch_validation():
     with pytest.raises(ValueError, match="dropout"):
-        models.Arch(dropout=1.5)
+        builders.Arch(dropout=1.5)
 
 
 def test_flip_averaged_is_the_mean_over_the_image_and_its_mirror(tmp_path):
-    classifier = models.build_cnn_classifier(models.ARCHS["seed"])
+    classifier = builders.build_cnn_classifier(builders.ARCHS["seed"])
     x = np.random.default_rng(0).random((4, 28, 28, 1), dtype=np.float32)
-    averaged = models.flip_averaged(classifier)
+    averaged = builders.flip_averaged(classifier)
     expected = (classifier.predict(x, verbose=0) + classifier.predict(x[:, :, ::-1], verbose=0)) / 2
     np.testing.assert_allclose(averaged.predict(x, verbose=0), expected, atol=1e-6)
     assert not np.allclose(expected, classifier.predict(x, verbose=0), atol=1e-4)  # the mirror counts
     averaged.save(tmp_path / "m.keras")
-    np.testing.assert_allclose(models.load_model(tmp_path / "m.keras").predict(x, verbose=0), expected, atol=1e-6)
+    np.testing.assert_allclose(builders.load_model(tmp_path / "m.keras").predict(x, verbose=0), expected, atol=1e-6)
 
 
 def test_a_finished_classifier_is_saved_without_optimizer_state(tmp_path):
     import zipfile
 
-    from dae_core import train
-    from dae_core.config import make_config
+    from dae_core.training import train
+    from dae_core.training.config import make_config
 
-    classifier = models.build_cnn_classifier(models.ARCHS["improved"])
+    classifier = builders.build_cnn_classifier(builders.ARCHS["improved"])
     classifier.compile("adam", "categorical_crossentropy")
     classifier.optimizer.build(classifier.trainable_variables)
     limit = 1.3 * 4 * classifier.count_params()  # float32 weights, no optimizer slots
@@ -121,5 +121,5 @@ def test_a_finished_classifier_is_saved_without_optimizer_state(tmp_path):
 
     assert weights_size(train.finished_model(classifier, make_config("task2", "improved"))) < limit
     # A file saved with the optimizer inside (as runs before this fix were) ships without it.
-    assert weights_size(models.flip_averaged(classifier)) > 2 * limit
-    assert weights_size(models.weights_only(models.load_model(tmp_path / "m.keras"))) < limit
+    assert weights_size(builders.flip_averaged(classifier)) > 2 * limit
+    assert weights_size(builders.weights_only(builders.load_model(tmp_path / "m.keras"))) < limit

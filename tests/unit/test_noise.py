@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from dae_core.noise import NOISE_KINDS, NoiseConfig, add_noise, tf_noise_fn
+from dae_core.data.noise import NOISE_KINDS, NoiseConfig, add_noise, tf_noise_fn
 
 
 @pytest.fixture

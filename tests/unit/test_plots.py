@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dae_core import plots
-from dae_core.evaluate import per_class_table
+from dae_core.analysis import plots
+from dae_core.analysis.metrics import per_class_table
 
 HISTORY = [{"epoch": 1, "loss": 0.9, "val_loss": 0.8, "accuracy": 0.6, "val_accuracy": 0.65},
            {"epoch": 2, "loss": 0.5, "val_loss": 0.6, "accuracy": 0.8, "val_accuracy": 0.78}]
@@ -137,7 +137,7 @@ def test_image_grid_without_colours_or_images():
 
 
 def test_band_chart_draws_each_groups_mean_inside_its_interval():
-    from dae_core import stats
+    from dae_core.analysis import stats
 
     members = pd.DataFrame({"arm": ["a", "a", "b", "b"] * 2, "labels": [100] * 4 + [1000] * 4,
                             "seed": [0, 1] * 4, "accuracy": [.50, .60, .55, .52, .70, .72, .69, .70]})

@@ -1,7 +1,7 @@
-"""Uploads of photo-like renderings (dae_core.renderings): the generator, and what
+"""Uploads of photo-like renderings (tests.support.renderings): the generator, and what
 imaging.prepare_upload makes of them: digits 20 px tall and centred, garments white on black
 filling the frame, uneven light no longer shrinking the item, and a shipped classifier's
-accuracy close to the originals'. The full figures: `python -m scripts.photo_bench`."""
+accuracy close to the originals'. The full figures: `python -m benchmarks.photo_bench`."""
 
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dae_core import catalog, imaging, photo, renderings
-from dae_core.data import load_bundled
+from dae_core.data.datasets import load_bundled
+from dae_core.images import imaging, photo
+from dae_core.models import catalog
+from tests.support import renderings
 
 N = 40
 
@@ -139,7 +141,7 @@ def test_flat_clean_uploads_take_the_border_median_as_before():
 
 def test_a_shipped_classifier_is_nearly_as_accurate_on_renderings(garments):
     """Not timed and not a benchmark: 100 renderings through the shipped improved Task 2 model."""
-    from dae_core.models import load_model
+    from dae_core.models.builders import load_model
 
     path = catalog.shipped_model_path("task2", "improved")
     if not path.is_file():

@@ -5,8 +5,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dae_core import assignment, evaluate, report, stats
-from dae_core.catalog import ModelEntry
+from dae_core.analysis import assignment, metrics, report, stats
+from dae_core.models.catalog import ModelEntry
 
 
 def entry(name, task, test=None, history=None):
@@ -17,7 +17,7 @@ def test_headline_takes_last_epoch_figures_from_the_history():
     y = np.arange(10)
     probs = np.full((10, 10), 0.01, np.float32)
     probs[y, y] = 0.91
-    result = evaluate.report_from_probs(probs, y)
+    result = metrics.report_from_probs(probs, y)
     last = {"epoch": 2, "loss": 0.3, "accuracy": 0.9, "val_loss": 0.4, "val_accuracy": 0.85}
     a = entry("a", "task2", history=[{"epoch": 1, "loss": 1.0}, last])
     comp = report.Comparison(a, entry("b", "task3"), result, result, stats.mcnemar(y, y, y))

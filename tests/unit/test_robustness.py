@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from dae_core import evaluate, robustness
-from dae_core.data import load_bundled, to_float
-from dae_core.noise import NoiseConfig, add_noise
+from dae_core.analysis import metrics, robustness
+from dae_core.data.datasets import load_bundled, to_float
+from dae_core.data.noise import NoiseConfig, add_noise
 
 
 @pytest.fixture(scope="module")
@@ -15,7 +15,7 @@ def garments():
 
 
 def test_each_figure_is_evaluate_on_the_same_noisy_images(garments):
-    from dae_core.models import build_cnn_classifier
+    from dae_core.models.builders import build_cnn_classifier
 
     x, y = garments
     models = {"a": build_cnn_classifier(name="a"), "b": build_cnn_classifier(name="b")}
@@ -23,7 +23,7 @@ def test_each_figure_is_evaluate_on_the_same_noisy_images(garments):
     table = robustness.robustness_table(models, x, y, levels, seed=7)
     assert len(table) == 2 * 4 * 2 and set(table.model) == {"a", "b"}
     noisy = add_noise(x, NoiseConfig("speckle", 0.3), np.random.default_rng(7))
-    expected = evaluate.classifier_report(models["b"], noisy, y).accuracy
+    expected = metrics.classifier_report(models["b"], noisy, y).accuracy
     row = table[(table.model == "b") & (table.noise == "speckle") & (table.level == 0.3)]
     assert row.accuracy.item() == pytest.approx(expected)
     clean = table[table.level == 0.0].groupby("model").accuracy.nunique()

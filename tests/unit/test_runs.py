@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from dae_core.errors import NotFoundError
-from dae_core.runs import Run, find_run, list_runs, pid_alive, write_json_atomic
+from dae_core.store.runs import Run, find_run, list_runs, pid_alive, write_json_atomic
 
 
 def test_create_writes_config_and_queued_status(tmp_path):
@@ -101,8 +101,8 @@ def test_write_json_atomic_replaces(tmp_path):
 
 def test_a_full_disk_leaves_no_temporary_file_and_the_command_line_says_what_to_do(tmp_path, monkeypatch,
                                                                                   capsys):
-    from dae_core import runs
-    from dae_core.__main__ import main
+    from dae_core.cli.main import main
+    from dae_core.store import runs
 
     def full_disk(*args, **kwargs):
         raise OSError(28, "No space left on device")

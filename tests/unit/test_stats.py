@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from dae_core import stats
-from dae_core.stats import Interval, McNemarResult, PairedTest
+from dae_core.analysis import stats
+from dae_core.analysis.stats import Interval, McNemarResult, PairedTest
 
 VALUES = [0.91, 0.93, 0.92, 0.95]
 

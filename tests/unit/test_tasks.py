@@ -5,10 +5,10 @@ import tomllib
 import pytest
 
 from dae_core import settings
-from dae_core.__main__ import main
-from dae_core.config import make_config
-from dae_core.runs import Run, run_summaries
+from dae_core.cli.main import main
+from dae_core.store.runs import Run, run_summaries
 from dae_core.tasks import TASK_SPECS, TASKS, VARIANTS, task_spec, task_title
+from dae_core.training.config import make_config
 
 
 def test_every_task_has_a_consistent_spec():
@@ -42,7 +42,7 @@ def test_run_summaries_show_the_headline_figure_and_survive_a_damaged_run(tmp_pa
 
 def test_the_console_command_is_the_module_main():
     project = tomllib.loads((settings.PROJECT_ROOT / "pyproject.toml").read_text())["project"]
-    assert project["scripts"]["dae-lab"] == "dae_core.__main__:main"
+    assert project["scripts"]["dae-lab"] == "dae_core.cli.main:main"
     with pytest.raises(SystemExit) as help_exit:
         main(["--help"])
     assert help_exit.value.code == 0

@@ -1,0 +1,264 @@
+"""The command line: ``python -m dae_core`` (or ``dae-lab``) with a sub-command; ``--help`` lists them."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from dae_core import settings
+from dae_core.cli import study
+from dae_core.data import datasets
+from dae_core.data.noise import NOISE_KINDS
+from dae_core.errors import LabError
+from dae_core.models import catalog
+from dae_core.store.runs import Run, find_run, run_summaries
+from dae_core.tasks import TASKS, task_spec
+from dae_core.training.config import PRESETS, SCHEDULES, cap_train_size, make_config
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-dir", help=f"folder with the datasets (default: ${settings.DATA_DIR_ENV})")
+    p.add_argument("--runs-dir", help=f"where runs are stored (default: ${settings.RUNS_DIR_ENV} or ./runs)")
+
+
+def _add_train_overrides(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--preset", choices=PRESETS, default="seed")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--learning-rate", "--lr", type=float)
+    p.add_argument("--schedule", choices=SCHEDULES)
+    p.add_argument("--noise", dest="noise_kind", choices=NOISE_KINDS)
+    p.add_argument("--noise-level", type=float)
+    p.add_argument("--train-size", type=int, help="train on a subset (quick runs)")
+    p.add_argument("--encoder-from", help="Task 1 model (.keras) that task3/variants start from")
+    p.add_argument("--init-from", help="continue from this trained model's weights (.keras of the "
+                   "same task and preset), with a fresh optimiser and schedule")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None)
+    p.add_argument("--clean-fraction", type=float, help="with --augment: the last share of the "
+                   "epochs (0-1) trains on plain images")
+    p.add_argument("--erase", type=float, help="with --augment: the share of images (0-1) that "
+                   "get a random patch erased")
+    p.add_argument("--label-smoothing", type=float)
+
+
+def _overrides(args) -> dict:
+    keys = ("epochs", "batch_size", "learning_rate", "schedule", "noise_kind", "noise_level",
+            "train_size", "encoder_from", "init_from", "seed", "augment", "clean_fraction",
+            "erase", "label_smoothing", "data_dir")
+    return {k: getattr(args, k, None) for k in keys}
+
+
+def cmd_train(args) -> int:
+    from dae_core.training.train import train_config, train_run
+
+    if args.run_dir:  # a run prepared by the dashboard (jobs.start_training)
+        status = train_run(Run(args.run_dir), verbose=True)
+        return 0 if status["state"] in ("completed", "stopped") else 1
+    config = make_config(args.task, args.preset, **_overrides(args))
+    config, note = cap_train_size(config, datasets.TRAIN_SIZE)
+    if note:
+        print(note)
+    run = train_config(config, args.runs_dir)
+    _print_status(run)
+    if args.ship:
+        catalog.ship_run(run, catalog.invocation())
+        print(f"shipped as models/{config.task}-{config.preset}.keras")
+    return 0
+
+
+def cmd_resume(args) -> int:
+    from dae_core.errors import JobError
+    from dae_core.training.train import train_run
+
+    run = find_run(args.run, args.runs_dir)
+    if run.is_active() and run.status().get("pid") != os.getpid():
+        raise JobError(f"run {run.id} is {run.state()} already: stop it first, or wait for it.")
+    run.clear_stop()
+    train_run(run, resume=True)
+    _print_status(run)
+    return 0
+
+
+def cmd_stop(args) -> int:
+    run = find_run(args.run, args.runs_dir)
+    run.request_stop()
+    print(f"stop requested for {run.id}; it ends after the current batch")
+    return 0
+
+
+def cmd_runs(args) -> int:
+    for run in run_summaries(args.runs_dir):
+        print(f"{run.id:45s} {run.state:10s} epoch {run.epoch}/{run.epochs}"
+              + (f"  test {run.test:.4f}" if run.test is not None else ""))
+    return 0
+
+
+def _print_status(run: Run) -> None:
+    status = run.status()
+    print(f"run {run.id}: {status['state']}; test {json.dumps(status.get('test', {}))}")
+
+
+def cmd_evaluate(args) -> int:
+    from dae_core.analysis import metrics
+    from dae_core.models.builders import load_model
+
+    entry = catalog.resolve_model(args.model, args.runs_dir)
+    model = load_model(entry.path)
+    spec = task_spec(entry.task)
+    test = datasets.load_test_set(spec.dataset, args.data_dir, download=True)
+    print(f"{entry.label}: {entry.task}/{entry.preset} on {len(test.x)} test images from {test.source}")
+    if spec.is_autoencoder:
+        table = metrics.denoise_table(model, test.x)
+        print(table.to_string(index=False, float_format="%.3f"))
+        _print_classical(model, entry.label, test.x[:args.classical_images])
+    else:
+        report = metrics.classifier_report(model, test.x, test.y)
+        print(f"test accuracy {report.accuracy:.4f}  test loss {report.loss:.4f}")
+        print(report.per_class.to_string(index=False, float_format="%.4f"))
+    return 0
+
+
+def _print_classical(model, label: str, x) -> None:
+    """The autoencoder beside the classical denoisers (tuned on validation digits), on the same
+    images: the classical methods are CPU loops, so a subset of the test set."""
+    import pandas as pd
+
+    from dae_core.analysis import classical, metrics
+
+    others = classical.classical_table(x)
+    both = pd.concat([metrics.denoise_table(model, x).assign(method=label), others])
+    side = both.pivot_table(index=["noise", "level"], columns="method", values="psnr_denoised", sort=False)
+    print(f"\nPSNR (dB) denoised, the autoencoder beside the classical denoisers, first {len(x)} test images:")
+    print(side[[label, *classical.METHODS]].to_string(float_format="%.2f"))
+    print("ms per image:", others.groupby("method", sort=False)["ms_per_image"].mean().round(2).to_dict())
+
+
+def cmd_compare(args) -> int:
+    from dae_core.analysis import report
+
+    test = datasets.load_test_set("fashion-mnist", args.data_dir, download=True)
+    a, b = catalog.resolve_model(args.a, args.runs_dir), catalog.resolve_model(args.b, args.runs_dir)
+    comp = report.compare(a, b, test.x, test.y)
+    paths = report.write_comparison(comp, args.out)
+    print(paths[-1].read_text())
+    print("written:", ", ".join(str(p) for p in paths))
+    return 0
+
+
+def cmd_reproduce(args) -> int:
+    """Task 1, 2 and 3 at the preset's settings, then the Task 4 comparison."""
+    from dae_core.analysis import metrics, report
+    from dae_core.models.builders import load_model
+    from dae_core.training.durations import format_duration
+    from dae_core.training.train import train_config
+
+    start, overrides = time.time(), _overrides(args)
+    out = Path(args.out) / args.preset
+    task1 = train_config(make_config("task1", args.preset, **overrides), args.runs_dir)
+    task2 = train_config(make_config("task2", args.preset, **overrides), args.runs_dir)
+    overrides["encoder_from"] = str(task1.model_path)
+    task3 = train_config(make_config("task3", args.preset, **overrides), args.runs_dir)
+    if args.ship:
+        for run in (task1, task2, task3):
+            catalog.ship_run(run, catalog.invocation())
+    entries = {e.name: e for e in catalog.run_models(args.runs_dir)}
+    ds = datasets.load_dataset("fashion-mnist", args.data_dir)
+    comp = report.compare(entries[task2.id], entries[task3.id], ds.x_test, ds.y_test)
+    paths = report.write_comparison(comp, out)
+    mnist = datasets.load_dataset("mnist", args.data_dir)
+    denoise = metrics.denoise_table(load_model(task1.model_path), mnist.x_test)
+    denoise.to_csv(out / "task1_denoise.csv", index=False)
+    print(paths[-1].read_text())
+    print(denoise.to_string(index=False, float_format="%.3f"))
+    print(f"reproduce {args.preset}: {format_duration(time.time() - start)} in all; written to {out}")
+    return 0
+
+
+def cmd_ship(args) -> int:
+    run = find_run(args.run, args.runs_dir)
+    entry = catalog.ship_run(run, args.made_by or "")
+    print(f"shipped {run.id} as {entry.path}")
+    return 0
+
+
+def cmd_data(args) -> int:
+    """Where each dataset loads from; with --download, fetch what is missing through Keras."""
+    from dae_core.data import datasets
+
+    for name in datasets.DATASETS:
+        if args.download:
+            datasets.load_dataset(name, args.data_dir, download=True)  # DataError: what was tried, the fix
+        print(f"{name}: {datasets.dataset_source(name, args.data_dir)}")
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from benchmarks import training as bench
+
+    bench.main(args)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m dae_core", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("train", help="train one model as a recorded run")
+    p.add_argument("task", nargs="?", choices=TASKS, default="task2")
+    p.add_argument("--run-dir", help="train an already prepared run folder")
+    p.add_argument("--ship", action="store_true", help="copy the model into models/ when done")
+    _add_train_overrides(p)
+    p = sub.add_parser("resume", help="continue a stopped or killed run from its last epoch")
+    p.add_argument("run")
+    p = sub.add_parser("stop", help="ask a running training to stop after its current batch")
+    p.add_argument("run")
+    sub.add_parser("runs", help="list runs")
+    p = sub.add_parser("evaluate", help="test figures of a model (shipped name, run id or path)")
+    p.add_argument("model")
+    p.add_argument("--classical-images", type=int, default=1000,
+                   help="autoencoders: test images for the comparison with classical denoisers")
+    p = sub.add_parser("compare", help="Task 4: compare two classifiers")
+    p.add_argument("a", nargs="?", default="task2-seed")
+    p.add_argument("b", nargs="?", default="task3-seed")
+    p.add_argument("--out", default="reports/compare")
+    p = sub.add_parser("reproduce", help="train Task 1, 2, 3 and write the Task 4 comparison")
+    _add_train_overrides(p)
+    p.add_argument("--out", default="reports")
+    p.add_argument("--ship", action="store_true", help="copy the models into models/")
+    p = sub.add_parser("ship", help="copy a finished run's model into models/")
+    p.add_argument("run")
+    p.add_argument("--made-by", help="the command that trained it, for the manifest")
+    study.add_parser(sub)
+    p = sub.add_parser("data", help="where the datasets load from (--download: fetch them through Keras)")
+    p.add_argument("--download", action="store_true")
+    p = sub.add_parser("bench", help="training throughput and single-image denoise latency")
+    p.add_argument("--train-size", type=int, default=6000)
+    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--repeats", type=int, default=200, help="single-image calls timed per path")
+    p.add_argument("--fit-repeats", type=int, default=3, help="plain fit against our run, alternated")
+    for p in sub.choices.values():
+        _add_common(p)
+    return parser
+
+
+COMMANDS = {"train": cmd_train, "resume": cmd_resume, "stop": cmd_stop, "runs": cmd_runs,
+            "evaluate": cmd_evaluate, "compare": cmd_compare, "reproduce": cmd_reproduce,
+            "ship": cmd_ship, "study": study.cmd_study, "data": cmd_data, "bench": cmd_bench}
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except (LabError, ValueError) as e:  # what the user can fix; anything else is a bug
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:  # a full disk, a read-only folder
+        print(f"error: cannot write {e.filename or 'a file'} ({e.strerror or e}). Fix: free some disk "
+              f"space or make the folder writable (or point {settings.RUNS_DIR_ENV} elsewhere).", file=sys.stderr)
+        return 2
+

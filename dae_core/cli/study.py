@@ -1,0 +1,122 @@
+"""``python -m dae_core study NAME``: run or continue a study, summarise it, ship its results."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from dae_core import settings
+from dae_core.data import datasets
+from dae_core.models import catalog
+from dae_core.store.runs import Run
+from dae_core.studies import evidence
+from dae_core.training.config import PRESETS
+
+NAMES = ("label-efficiency", "seeds", "variants", "robustness")
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("study", help="run or continue a study (many runs), then summarise it")
+    p.add_argument("name", choices=NAMES)
+    p.add_argument("--seeds", type=int, default=3, help="seeds per arm and setting (variants: use 1)")
+    p.add_argument("--preset", choices=PRESETS, default="seed", help="seeds and variants: the preset")
+    p.add_argument("--budgets", help="label budgets, comma-separated (default 100,...,48000)")
+    p.add_argument("--arms", help="arms, comma-separated (default all)")
+    p.add_argument("--epochs-scale", type=float, default=1.0, help="scale every member's epochs")
+    p.add_argument("--steps-per-epoch", type=int, help="steps of 100 images per epoch (default 100)")
+    p.add_argument("--id", help="the study's folder name (default: its name)")
+    p.add_argument("--ray", metavar="ADDRESS", help="run the members on a Ray cluster ('auto' or host:port)")
+    p.add_argument("--results-only", action="store_true", help="summarise without training")
+    p.add_argument("--models", help="robustness: the classifiers, comma-separated (default: the shipped)")
+    p.add_argument("--ship", action="store_true", help="keep the results in studies/ (shipped with the project)")
+
+
+def cmd_study(args) -> int:
+    """Run (or continue) a study, print its summary and what it shows; --ship keeps its results."""
+    started = time.time()
+    if args.name == "robustness":
+        folder, table, notes = _robustness_study(args)
+    else:
+        study = _training_study(args)
+        if study is None:
+            return 1
+        folder, table, notes = study.path, evidence.results(study), _training_findings(study, args)
+    folder.mkdir(parents=True, exist_ok=True)
+    table.to_csv(folder / "results.csv", index=False)
+    print("\n".join(notes))
+    print(f"written: {folder / 'results.csv'}")
+    if args.ship:
+        _ship(args, folder, study if args.name != "robustness" else None, time.time() - started)
+    return 0
+
+
+def _training_study(args):
+    """The study after running what is left of it; None when members are left (a stop)."""
+    from dae_core.studies import designs, runner, store
+
+    options = dict(seeds=args.seeds, epochs_scale=args.epochs_scale, data_dir=args.data_dir)
+    if args.name != "label-efficiency":
+        options["preset"] = args.preset
+    elif args.preset != "seed":
+        raise ValueError("the label-efficiency study trains at the seed preset only")
+    grid = dict(budgets=args.budgets and tuple(int(b) for b in args.budgets.split(",")),
+                arms=args.arms and tuple(args.arms.split(",")), steps_per_epoch=args.steps_per_epoch)
+    grid = {k: v for k, v in grid.items() if v}
+    if grid and args.name != "label-efficiency":
+        raise ValueError(f"--{next(iter(grid)).replace('_', '-')} applies to the label-efficiency study only")
+    study = store.Study.open(designs.DESIGNS[args.name](**options, **grid), args.id, args.runs_dir)
+    if args.ray:
+        from dae_core.studies import ray_executor
+
+        left = ray_executor.run_on_ray(study, args.ray)
+    else:
+        left = [] if args.results_only else runner.run_locally(study)
+    if left:
+        print(f"study {study.path.name}: {len(left)} members left; run the same command to continue it.")
+        return None
+    return study
+
+
+def _training_findings(study, args) -> list[str]:
+    """The summary table (printed) and the sentences on what the members show."""
+
+    table, design = evidence.results(study), study.design()
+    if not len(table):
+        return []
+    print(evidence.summary(table, design.axis, design.value).to_string(index=False, float_format="%.4f"))
+    notes = evidence.findings(table, design.axis, design.value)
+    if args.name == "seeds":
+        test = datasets.load_test_set("fashion-mnist", args.data_dir, download=True)
+        notes += evidence.mcnemar_per_seed(study, test.x, test.y)
+    return notes
+
+
+def _robustness_study(args):
+    """Each shipped (or named) classifier's accuracy under noise: (folder, table, notes)."""
+    from dae_core.analysis import robustness
+    from dae_core.models.builders import load_model
+
+    names = args.models.split(",") if args.models else [
+        e.name for e in catalog.shipped_models() if e.task in ("task2", "task3")]
+    models = {name: load_model(catalog.resolve_model(name, args.runs_dir).path) for name in names}
+    test = datasets.load_test_set("fashion-mnist", args.data_dir, download=True)
+    table = robustness.robustness_table(models, test.x, test.y)
+    print(table.pivot_table(index=["noise", "level"], columns="model", values="accuracy")
+          .to_string(float_format="%.4f"))
+    folder = Path(args.runs_dir or settings.runs_dir()) / "studies" / (args.id or "robustness")
+    return folder, table, robustness.findings(table)
+
+
+def _ship(args, folder: Path, study, seconds: float) -> None:
+    """Keep the results in studies/; the variants' models also go to models/ and the manifest."""
+    from dae_core.studies import runner, store
+
+    if study is not None and args.name == "variants":
+        for key, run_id in study.read()["runs"].items():
+            if key.endswith("/seed=0"):
+                entry = catalog.ship_run(Run(study.runs_root / run_id), catalog.invocation())
+                print(f"shipped {entry.path}")
+    if study is not None:
+        seconds = runner.training_seconds(study)
+    made_by = " ".join(w for w in catalog.invocation().split() if w not in ("--results-only", "--ship"))
+    print(f"shipped: {store.ship(folder, args.name, made_by, seconds)}")

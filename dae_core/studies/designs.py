@@ -1,0 +1,88 @@
+"""The lab's studies as designs: which runs each one trains, and what it asks.
+
+- ``label-efficiency``: test accuracy against the number of labelled images, for four arms.
+- ``seeds``: Task 2 against Task 3 at a preset, repeated over random seeds.
+- ``variants``: the assignment's three variants (the whole autoencoder under the Task 2 CNN).
+(``robustness`` trains nothing: see ``dae_core.analysis.robustness``.)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from dae_core.studies.store import PRETRAINED, Design, Member
+from dae_core.tasks import VARIANTS
+from dae_core.training.config import make_config
+
+LABEL_BUDGETS = (100, 300, 1000, 3000, 10_000, 48_000)
+LABEL_ARMS = ("scratch", "mnist-ae", "random-init", "fashion-ae")
+ARM_TITLES = {"scratch": "Task 2 CNN from scratch", "mnist-ae": "Task 3, MNIST autoencoder's encoder",
+              "random-init": "Task 3 architecture, random weights",
+              "fashion-ae": "Task 3, Fashion-MNIST autoencoder's encoder (no labels)"}
+STEP_BATCH = 100  # small budgets need small batches: 100 images are one batch
+STEPS_PER_EPOCH = 100
+
+
+def label_epochs(labels: int) -> int:
+    """Epochs of ``STEPS_PER_EPOCH`` steps for a budget: a fixed 1,000 steps up to 3,000 labels,
+    then more, so that the full set is seen about 8 times (4,000 steps of 100)."""
+    return 10 if labels <= 3000 else 20 if labels <= 10_000 else 40
+
+
+def _arm_config(arm: str, labels: int, seed: int, epochs: int, steps: int, data_dir) -> dict:
+    """The seed preset's model and optimiser, in epochs of ``steps`` batches of 100."""
+    task = "task2" if arm == "scratch" else "task3"
+    extra = {"random-init": dict(encoder_weights="random"),
+             "fashion-ae": dict(encoder_from=f"{PRETRAINED}pretrain")}.get(arm, {})
+    return make_config(task, "seed", epochs=epochs, batch_size=STEP_BATCH, steps_per_epoch=steps,
+                       train_size=None if labels >= 48_000 else labels, seed=seed, data_dir=data_dir,
+                       **extra).to_dict()
+
+
+def label_efficiency(seeds: int = 3, budgets=LABEL_BUDGETS, arms=LABEL_ARMS, epochs_scale: float = 1.0,
+                     steps_per_epoch: int = STEPS_PER_EPOCH, data_dir: str | None = None,
+                     pretrain_epochs: int = 10) -> Design:
+    """Test accuracy against labelled images, for four arms; the same subset for every arm at a
+    given seed. The Fashion-MNIST autoencoder is trained once, first, without labels."""
+    members = []
+    if "fashion-ae" in arms:
+        pretrain = make_config("fashion_ae", "seed", epochs=max(1, round(pretrain_epochs * epochs_scale)),
+                               data_dir=data_dir)
+        members.append(Member("pretrain", "pretrain", 0, pretrain.to_dict()))
+    for labels in budgets:
+        epochs = max(1, round(label_epochs(labels) * epochs_scale))
+        for seed in range(seeds):
+            for arm in arms:
+                members.append(Member(f"{arm}/labels={labels}/seed={seed}", arm, seed,
+                                      _arm_config(arm, labels, seed, epochs, steps_per_epoch, data_dir),
+                                      {"labels": labels}))
+    return Design("label-efficiency", "Does the autoencoder's encoder help when labels are few?",
+                  tuple(members), axis="labels")
+
+
+def _preset_members(tasks, seeds: int, preset: str, epochs_scale: float, data_dir) -> tuple[Member, ...]:
+    members = []
+    for seed in range(seeds):
+        for task in tasks:
+            config = make_config(task, preset, seed=seed, data_dir=data_dir)
+            epochs = max(1, round(config.epochs * epochs_scale))
+            members.append(Member(f"{task}/seed={seed}", task, seed,
+                                  dataclasses.replace(config, epochs=epochs).to_dict()))
+    return tuple(members)
+
+
+def seeds_study(seeds: int = 3, preset: str = "seed", epochs_scale: float = 1.0, data_dir=None) -> Design:
+    """Task 2 against Task 3 at a preset, ``seeds`` times: how sure is the difference?"""
+    return Design("seeds", "How far apart are Task 2 and Task 3 once the random seed varies?",
+                  _preset_members(("task2", "task3"), seeds, preset, epochs_scale, data_dir))
+
+
+def variants_study(seeds: int = 1, preset: str = "seed", epochs_scale: float = 1.0, data_dir=None) -> Design:
+    """The assignment's three variants: the whole autoencoder (frozen or not) under the Task 2 CNN."""
+    return Design("variants", "How do the assignment's variants compare with Task 2 and Task 3?",
+                  _preset_members(VARIANTS, seeds, preset, epochs_scale, data_dir))
+
+
+DESIGNS = {"label-efficiency": label_efficiency, "seeds": seeds_study, "variants": variants_study}
+
+

@@ -1,0 +1,318 @@
+"""Fitting a ``TrainConfig`` as a recorded run: input pipeline, callbacks, devices.
+
+The training process writes everything to its run folder (see ``runs``), so the
+dashboard or another shell can follow it live, stop it, or resume it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import signal
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+from dae_core.analysis import metrics
+from dae_core.data import datasets
+from dae_core.data import noise as noise_lib
+from dae_core.models import catalog
+from dae_core.store.runs import Run
+from dae_core.training.config import TrainConfig
+
+# --- devices -----------------------------------------------------------------
+
+def setup_device():
+    """Memory growth, mixed precision and a mirrored strategy on GPUs; default on CPU.
+
+    Returns (strategy, description). Must run before TensorFlow first touches a GPU.
+    """
+    import keras
+    import tensorflow as tf
+
+    from dae_core.models import device
+
+    device.enable_gpu_memory_growth()
+    names = device.gpu_names()
+    if not names:
+        return tf.distribute.get_strategy(), device.device_description()
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    strategy = tf.distribute.MirroredStrategy() if len(names) > 1 else tf.distribute.get_strategy()
+    return strategy, f"{len(names)} x GPU ({', '.join(names)}), mixed precision"
+
+
+# --- input pipeline ----------------------------------------------------------
+
+def make_dataset(x: np.ndarray, y: np.ndarray | None, batch_size: int, *, shuffle: bool,
+                 seed: int = 0, noise: noise_lib.NoiseConfig | None = None,
+                 augment: bool = False, erase: float = 0.0, repeat: bool = False):
+    """A ``tf.data`` pipeline of (input, target) batches.
+
+    ``y`` None means autoencoding: the target is the clean image. Noise and
+    augmentation run per batch inside the graph, so every epoch sees fresh draws.
+    ``augment`` may be a boolean ``tf.Variable``: each batch reads it, so a callback can
+    turn augmentation off for the last epochs (Keras starts a new iterator per epoch).
+    """
+    import keras
+    import tensorflow as tf
+
+    x_all = tf.constant(x)
+    y_all = None if y is None else tf.one_hot(tf.constant(y), 10)
+    add_noise = noise_lib.tf_noise_fn(noise) if noise else None
+    shift = (keras.layers.RandomTranslation(0.08, 0.08, fill_mode="constant", seed=seed)
+             if augment is not False else None)
+
+    # Random erasing (Zhong et al. 2017): a patch of 2-25% of the image set to background.
+    eraser = (keras.layers.RandomErasing(factor=(erase, erase), scale=(0.02, 0.25), fill_value=0.0,
+                                         value_range=(0, 1), seed=seed)
+              if augment is not False and erase else None)
+
+    def augmented(xb):
+        xb = shift(tf.image.random_flip_left_right(xb), training=True)
+        return eraser(xb, training=True) if eraser else xb
+
+    def gather(idx):
+        xb = tf.gather(x_all, idx)
+        target = xb if y_all is None else tf.gather(y_all, idx)
+        if isinstance(augment, tf.Variable):
+            xb = tf.cond(augment, lambda: augmented(xb), lambda: xb)
+        elif augment:
+            xb = augmented(xb)
+        if add_noise:
+            xb = add_noise(xb)
+        return xb, target
+
+    ds = tf.data.Dataset.range(len(x))
+    if shuffle:
+        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    if repeat:  # epochs of a fixed number of steps: a small set goes round as often as needed
+        ds = ds.repeat()
+    ds = ds.batch(batch_size).map(gather, num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def validation_size(train_size: int | None) -> int | None:
+    """Validation images for a run on ``train_size`` training images (None: all of both)."""
+    return None if train_size is None else max(100, train_size // 4)
+
+
+def load_task_data(config: TrainConfig) -> dict:
+    """Train/val arrays for the task; noisy validation inputs use a fixed seed."""
+    ds = datasets.load_dataset(config.dataset, config.data_dir)
+    x_train, y_train = datasets.subset(ds.x_train, ds.y_train, config.train_size, config.seed)
+    x_val, y_val = datasets.subset(ds.x_val, ds.y_val, validation_size(config.train_size), config.seed)
+    noise = config.input_noise
+    x_val_in = noise_lib.add_noise(x_val, noise, np.random.default_rng(1)) if noise else x_val
+    return dict(dataset=ds, x_train=x_train, y_train=y_train, x_val=x_val, y_val=y_val,
+                x_val_in=x_val_in)
+
+
+# --- models --------------------------------------------------------------------
+
+def resolve_autoencoder(config: TrainConfig) -> Path | None:
+    """The autoencoder file the task starts from; None when it starts from random weights."""
+    if config.encoder_weights == "random":
+        return None
+    if config.encoder_from:
+        return Path(config.encoder_from)
+    return catalog.shipped_model_path("task1", config.preset)
+
+
+def epoch_steps(config: TrainConfig, train_images: int) -> int:
+    return config.steps_per_epoch or -(-train_images // config.batch_size)
+
+
+def build_model(config: TrainConfig, steps_per_epoch: int):
+    """The task's model, compiled with the config's optimiser, schedule and loss."""
+    import keras
+
+    from dae_core.models import builders
+
+    arch = builders.ARCHS[config.arch]
+    if config.is_autoencoder:
+        model = builders.build_autoencoder(arch)
+    elif config.task == "task2":
+        model = builders.build_cnn_classifier(arch)
+    else:
+        path = resolve_autoencoder(config)
+        ae = builders.load_model(path) if path else builders.build_autoencoder(arch)
+        if config.task == "task3":
+            model = builders.build_transfer_classifier(ae, arch, trainable=True)
+        else:
+            model = builders.build_autoencoder_classifier(ae, arch, trainable=config.task == "unfrozen_ae")
+    if config.init_from:
+        copy_weights(builders.load_model(config.init_from), model)
+    lr = config.learning_rate
+    if config.schedule == "cosine":
+        lr = keras.optimizers.schedules.CosineDecay(lr, config.epochs * steps_per_epoch, alpha=0.01)
+    if config.is_autoencoder:
+        loss, metrics = "binary_crossentropy", ["mse"]
+    else:
+        loss = keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing)
+        metrics = ["accuracy"]
+    model.compile(optimizer=keras.optimizers.Adam(lr), loss=loss, metrics=metrics)
+    return model
+
+
+def copy_weights(source, model) -> None:
+    """Give ``model`` the weights of ``source``: a model of the same architecture, or a
+    shipped one that wraps it (a flip-averaged classifier holds it as a layer)."""
+    inner = source
+    if source.name != model.name and model.name in {layer.name for layer in source.layers}:
+        inner = source.get_layer(model.name)
+    if [w.shape for w in inner.weights] != [w.shape for w in model.weights]:
+        raise ValueError(f"cannot continue from {source.name!r}: its layers do not match a new "
+                         f"{model.name!r} of this task and arch; pick a model of the same preset.")
+    model.set_weights(inner.get_weights())
+
+
+# --- the run -----------------------------------------------------------------------
+
+@contextmanager
+def training_slot(run: Run, poll_s: float = 0.5):
+    """One training at a time per runs folder: wait (queued) for the lock, or stop if asked."""
+    lock_path = run.path.parent / ".train.lock"
+    with open(lock_path, "a") as lock:
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if run.stop_requested():
+                    yield False
+                    return
+                time.sleep(poll_s)
+        try:
+            yield True
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _install_stop_signal(run: Run) -> None:
+    """SIGTERM and SIGINT become a stop request: finish the batch, keep the model."""
+    def handler(signum, frame):
+        run.request_stop()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, handler)
+
+
+def train_run(run: Run, resume: bool = False, verbose: bool = True) -> dict:
+    """Train the run's config to the end (or a stop); returns the final status."""
+    config = TrainConfig.from_dict(run.config())
+    run.set_status("queued", pid=os.getpid())
+    _install_stop_signal(run)
+    with training_slot(run) as got_slot:
+        if not got_slot:
+            return run.set_status("stopped", error="stopped while queued")
+        try:
+            return _fit(run, config, resume, verbose)
+        except Exception as e:
+            try:
+                run.set_status("failed", error=f"{type(e).__name__}: {e}")
+            except OSError:  # a full disk: once this process is gone, Run.state() says failed
+                pass
+            raise
+
+
+def _fit(run: Run, config: TrainConfig, resume: bool, verbose: bool) -> dict:
+    import keras
+    import tensorflow as tf
+
+    from dae_core.training.callbacks import save_model_atomic
+
+    strategy, device = setup_device()
+    keras.utils.set_random_seed(config.seed)
+    run.set_status("running", device=device, started=time.time(), epochs=config.epochs,
+                   test=None, finished=None, note=None)  # a resumed run's old results go
+    arrays = load_task_data(config)
+    steps = epoch_steps(config, len(arrays["x_train"]))
+    y = None if config.is_autoencoder else arrays["y_train"]
+    augmenting = tf.Variable(True, trainable=False) if config.augment else False  # see CleanPhase
+    train_ds = make_dataset(arrays["x_train"], y, config.batch_size, shuffle=True, seed=config.seed,
+                            noise=config.input_noise, augment=augmenting,
+                            erase=config.erase,
+                            repeat=config.steps_per_epoch is not None)
+    val_ds = make_validation_dataset(arrays, config)
+    with strategy.scope():
+        resumed = resume_point(run, verbose) if resume else None
+        initial_epoch, model = resumed or (0, build_model(config, steps))
+    run.truncate_metrics(initial_epoch)
+    run.set_status("running", epoch=initial_epoch)
+    run.clear_stop()
+    model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, initial_epoch=initial_epoch,
+              steps_per_epoch=config.steps_per_epoch,
+              callbacks=run_callbacks(run, config, steps, augmenting, verbose),
+              shuffle=False, verbose=0)  # the pipeline shuffles
+    stopped = run.stop_requested()
+    final = finished_model(model, config)
+    save_model_atomic(final, run.model_path)  # the checkpoints keep the plain model, for resume
+    test = metrics.test_summary(final, config, arrays["dataset"])
+    if final is not model:  # what the mirror view adds, measured on the same test images
+        test["accuracy_one_view"] = metrics.test_summary(model, config, arrays["dataset"])["accuracy"]
+    return run.set_status("stopped" if stopped else "completed", finished=time.time(), test=test)
+
+
+def resume_point(run: Run, verbose: bool):
+    """(epoch, model with its optimizer state) from the newest checkpoint that loads, or None:
+    start afresh. A damaged one (a disk fault, a bad copy) is renamed ``*.damaged``, said in
+    the run's status, and the one before it used."""
+    import keras
+
+    for epoch, path in run.checkpoints():
+        try:
+            return epoch, keras.models.load_model(path)
+        except Exception as e:  # noqa: BLE001 - Keras raises many types for a damaged zip
+            note = (f"checkpoint {path.name} is damaged ({type(e).__name__}); kept as "
+                    f"{path.name}.damaged; resuming from the checkpoint before it, if any.")
+            path.rename(path.with_name(path.name + ".damaged"))
+            run.set_status(run.state(), note=note)
+            if verbose:
+                print(note, flush=True)
+    return None
+
+
+def run_callbacks(run: Run, config: TrainConfig, steps: int, augmenting, verbose: bool) -> list:
+    """The callbacks of a recorded run, in the order they must act at each epoch's end."""
+    from dae_core.training import callbacks
+
+    chosen = [callbacks.CleanPhase(augmenting, config.augmented_epochs)] if config.augment else []
+    chosen += [callbacks.StopOnRequest(run), callbacks.MetricsRecorder(run, steps),
+               callbacks.EpochCheckpoint(run, steps), callbacks.StatusWriter(run, steps, config.epochs),
+               callbacks.TensorBoardScalars(run, steps)]
+    if verbose:
+        chosen.append(callbacks.EpochPrinter(config.epochs, f"{config.task}/{config.preset}"))
+    return chosen
+
+
+def finished_model(model, config: TrainConfig):
+    """The model a run ships: a classifier of an arch with ``flip_average`` predicts the mean
+    over each image and its mirror image; otherwise the trained model itself."""
+    from dae_core.models import builders
+
+    if config.is_autoencoder or not builders.ARCHS[config.arch].flip_average:
+        return model
+    return builders.flip_averaged(builders.weights_only(model))
+
+
+def make_validation_dataset(arrays: dict, config: TrainConfig):
+    """Fixed validation batches: (noisy or clean input, clean image or one-hot label)."""
+    import tensorflow as tf
+
+    if config.is_autoencoder:
+        targets = arrays["x_val"]
+    else:
+        targets = np.eye(10, dtype=np.float32)[arrays["y_val"]]
+    return tf.data.Dataset.from_tensor_slices((arrays["x_val_in"], targets)).batch(1000)
+
+
+def train_config(config: TrainConfig, runs_dir=None, verbose: bool = True) -> Run:
+    """Create a run for ``config`` and train it in this process; its model files are checked
+    first, so a run that cannot start leaves no folder behind."""
+    from dae_core.training.jobs import check_config
+
+    run = Run.create(check_config(config).to_dict(), runs_dir)
+    train_run(run, verbose=verbose)
+    return run
