@@ -113,11 +113,8 @@ def load_from_folder(root: Path, name: str, parts=ALL_PARTS) -> tuple[np.ndarray
     return None
 
 
-def load_from_keras(name: str, download: bool, parts=ALL_PARTS) -> tuple[np.ndarray, ...] | None:
-    """Keras's cache (~/.keras/datasets); downloads through Keras only when ``download``."""
-    cached = load_from_folder(settings.keras_datasets_dir(), name, parts)
-    if cached is not None or not download:
-        return cached
+def download_with_keras(name: str, parts=ALL_PARTS) -> tuple[np.ndarray, ...]:
+    """Keras's download into its cache (~/.keras/datasets); raises when offline."""
     import keras  # deferred: importing TensorFlow takes seconds
 
     loader = keras.datasets.mnist if name == "mnist" else keras.datasets.fashion_mnist
@@ -159,23 +156,29 @@ def _assemble(name, source, x_train, y_train, x_test, y_test) -> Dataset:
                    to_float(x_train[val_idx]), y_train[val_idx], to_float(x_test), y_test)
 
 
+def source_folders(data_dir: str | Path | None = None) -> list[tuple[str, Path]]:
+    """The folders searched, in order, as (label, folder): the one given (or ``DAE_DATA_DIR``),
+    then Keras's cache. The one search order for loading and for saying where data would load from."""
+    data_dir = data_dir or settings.data_dir()
+    folders = [(f"folder {data_dir}", Path(data_dir))] if data_dir else []
+    return folders + [(f"Keras cache {settings.keras_datasets_dir()}", settings.keras_datasets_dir())]
+
+
 def _find(name: str, data_dir, download: bool, parts) -> tuple[str, tuple | None, list[str]]:
-    """(source, arrays or None, what was tried) from the folder, then Keras's cache/download."""
+    """(source, arrays or None, what was tried) from the folders, then Keras's download."""
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; choose one of {DATASETS}")
-    data_dir = data_dir or settings.data_dir()
     tried = []
-    if data_dir:
-        found = load_from_folder(Path(data_dir), name, parts)
+    for label, folder in source_folders(data_dir):
+        found = load_from_folder(folder, name, parts)
         if found is not None:
-            return f"folder {data_dir}", found, tried
-        tried.append(f"folder {data_dir} (no {IDX_FILES['train_images']} or {name}.npz)")
+            return label, found, tried
+        tried.append(f"{label} (no {IDX_FILES['train_images']} or {name}.npz)")
+    if not download:
+        return "", None, tried
     try:
-        found = load_from_keras(name, download, parts)
-        if found is not None:
-            return "Keras cache", found, tried
-        tried.append("Keras cache (empty)")
-    except Exception as e:  # noqa: BLE001 - any download failure means: try the next source
+        return "Keras download", download_with_keras(name, parts), tried
+    except Exception as e:  # noqa: BLE001 - any download failure means: no source
         tried.append(f"Keras download ({type(e).__name__}: {str(e)[:120]})")
     return "", None, tried
 
@@ -248,12 +251,10 @@ def folder_has(root: Path, name: str) -> bool:
 
 
 def dataset_source(name: str, data_dir: str | Path | None = None) -> str:
-    """Where ``data.load_test_set(name)`` would load from (and whether training can run)."""
-    data_dir = data_dir or settings.data_dir()
-    if data_dir and folder_has(Path(data_dir), name):
-        return f"full dataset, folder {data_dir}"
-    if folder_has(settings.keras_datasets_dir(), name):
-        return f"full dataset, Keras cache {settings.keras_datasets_dir()}"
+    """Where ``load_test_set(name)`` would load from (and whether training can run)."""
+    for label, folder in source_folders(data_dir):
+        if folder_has(folder, name):
+            return f"full dataset, {label}"
     if (BUNDLED_DIR / name / IDX_FILES["test_images"]).exists():
         return (f"the bundled test set only (training downloads the data through Keras when online, "
                 f"or set {settings.DATA_DIR_ENV} to a folder holding it)")

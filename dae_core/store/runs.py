@@ -143,6 +143,10 @@ class Run:
     def is_active(self) -> bool:
         return self.state() in ACTIVE_STATES
 
+    def can_resume(self) -> bool:
+        """A killed, failed or stopped run continues from its last finished epoch."""
+        return self.state() in ("failed", "stopped") and self.latest_checkpoint() is not None
+
     def append_metric(self, record: dict) -> None:
         with open(self.path / "metrics.jsonl", "a") as f:
             f.write(json.dumps(record) + "\n")

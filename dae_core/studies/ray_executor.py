@@ -121,7 +121,7 @@ def _task_args(study: Study, member: Member, shipped: dict) -> tuple[dict, objec
     or the shipped one), in Ray's object store once per file: workers need no models folder."""
     import ray
 
-    from dae_core.training.train import resolve_autoencoder
+    from dae_core.training.preflight import resolve_autoencoder
 
     config = member_config(study, member)
     path = resolve_autoencoder(config) if config.spec.needs_autoencoder else None

@@ -48,12 +48,12 @@ def _run_member(study: Study, member: Member, train, verbose: bool) -> str:
     import keras
 
     run = study.run_of(member.key)
-    resumable = run is not None and run.state() in ("failed", "stopped") and run.latest_checkpoint()
+    resumable = run is not None and run.can_resume()
     if not resumable:
         run = Run.create(member_config(study, member).to_dict(), study.runs_root)
         study.record(member.key, run)
     keras.backend.clear_session()  # each member builds its models afresh
-    return train.train_run(run, resume=bool(resumable), verbose=verbose)["state"]
+    return train.train_run(run, resume=resumable, verbose=verbose)["state"]
 
 
 def progress(study: Study) -> tuple[int, int]:

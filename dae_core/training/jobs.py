@@ -15,7 +15,6 @@ import os
 import subprocess
 import sys
 import time
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,40 +22,11 @@ from dae_core.errors import JobError
 from dae_core.settings import PROJECT_ROOT
 from dae_core.store.runs import ACTIVE_STATES, Run, list_runs
 from dae_core.training.config import TrainConfig
+from dae_core.training.preflight import check_config
 from dae_core.training.durations import format_duration
 
 # Processes this server started, kept so they are reaped (no zombies) once they end.
 _PROCS: dict[int, subprocess.Popen] = {}
-
-
-def _existing_file(path, missing: str) -> str:
-    """``path`` made absolute; JobError with ``missing`` (``{path}`` filled in) if it is not there,
-    or if it is not a ``.keras`` file (a zip archive) at all: found before TensorFlow loads."""
-    path = Path(path).expanduser().absolute()
-    if not path.is_file():
-        raise JobError(missing.format(path=path))
-    if not zipfile.is_zipfile(path):
-        raise JobError(f"{path} is not a Keras model file (damaged, or of another kind): pick another.")
-    return str(path)
-
-
-def check_config(config: TrainConfig) -> TrainConfig:
-    """The config as it will run (model paths made absolute); raises JobError if it cannot."""
-    if config.init_from:
-        start = _existing_file(config.init_from, "the model to continue from, {path}, does not exist. "
-                               "Fix: pick another model or start from new weights.")
-        config = dataclasses.replace(config, init_from=start)
-    if not config.spec.needs_autoencoder:
-        return config
-    from dae_core.training.train import resolve_autoencoder  # deferred: it imports scipy/sklearn
-
-    autoencoder = resolve_autoencoder(config)
-    if autoencoder is None:  # the same architecture from random weights: no file to check
-        return config
-    path = _existing_file(autoencoder, f"{config.task} starts from a Task 1 autoencoder, "
-                          "but {path} does not exist. Fix: pick another autoencoder, train Task 1 first, "
-                          "or restore models/ from git.")
-    return config if config.encoder_from is None else dataclasses.replace(config, encoder_from=path)
 
 
 def _spawn(args: list[str], log_path: Path) -> int:
@@ -125,13 +95,9 @@ def start_training(config: TrainConfig, runs_dir: str | Path | None = None) -> R
     return run
 
 
-def can_resume(run: Run) -> bool:
-    return run.state() in ("failed", "stopped") and run.checkpoint_path.exists()
-
-
 def resume(run: Run) -> Run:
     """Continue a killed, failed or stopped run from its last finished epoch, in a new process."""
-    if not can_resume(run):
+    if not run.can_resume():
         raise JobError(f"run {run.id} is {run.state()}"
                        + ("" if run.checkpoint_path.exists() else " and has no epoch checkpoint")
                        + ": only a stopped or failed run with a finished epoch can be resumed.")
@@ -215,7 +181,7 @@ def progress(run: Run) -> RunProgress:
     if eta is not None:  # the status was written at the last epoch's end: count down since then
         eta = max(0.0, eta - (time.time() - status.get("updated", time.time())))
     info = RunProgress(state, epoch, epochs, fraction, eta, status.get("device"), status.get("error"),
-                       queue_position(run), can_resume(run),
+                       queue_position(run), run.can_resume(),
                        status.get("test", {}) if state == "completed" else {}, note=status.get("note"))
     return dataclasses.replace(info, message=_message(run, info))
 

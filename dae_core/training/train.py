@@ -11,16 +11,15 @@ import os
 import signal
 import time
 from contextlib import contextmanager
-from pathlib import Path
 
 import numpy as np
 
 from dae_core.analysis import metrics
 from dae_core.data import datasets
 from dae_core.data import noise as noise_lib
-from dae_core.models import catalog
 from dae_core.store.runs import Run
 from dae_core.training.config import TrainConfig
+from dae_core.training.preflight import check_config, resolve_autoencoder
 
 # --- devices -----------------------------------------------------------------
 
@@ -110,15 +109,6 @@ def load_task_data(config: TrainConfig) -> dict:
 
 
 # --- models --------------------------------------------------------------------
-
-def resolve_autoencoder(config: TrainConfig) -> Path | None:
-    """The autoencoder file the task starts from; None when it starts from random weights."""
-    if config.encoder_weights == "random":
-        return None
-    if config.encoder_from:
-        return Path(config.encoder_from)
-    return catalog.shipped_model_path("task1", config.preset)
-
 
 def epoch_steps(config: TrainConfig, train_images: int) -> int:
     return config.steps_per_epoch or -(-train_images // config.batch_size)
@@ -311,8 +301,6 @@ def make_validation_dataset(arrays: dict, config: TrainConfig):
 def train_config(config: TrainConfig, runs_dir=None, verbose: bool = True) -> Run:
     """Create a run for ``config`` and train it in this process; its model files are checked
     first, so a run that cannot start leaves no folder behind."""
-    from dae_core.training.jobs import check_config
-
     run = Run.create(check_config(config).to_dict(), runs_dir)
     train_run(run, verbose=verbose)
     return run

@@ -14,7 +14,7 @@ import zipfile
 import pytest
 
 from dae_core.store.runs import Run
-from dae_core.training import jobs
+from dae_core.training import jobs, preflight
 from dae_core.training.config import make_config
 
 pytestmark = pytest.mark.data
@@ -100,7 +100,7 @@ def test_a_killed_run_shows_failed_and_resumes_from_its_last_epoch(data_dir, tmp
 
     wait_until(lambda: run.state() == "failed", run, timeout_s=10)
     killed_at = run.status()["epoch"]
-    assert 2 <= killed_at < 8 and jobs.can_resume(run)
+    assert 2 <= killed_at < 8 and run.can_resume()
     assert "resumed" in jobs.progress(run).message
 
     jobs.resume(run)
@@ -128,10 +128,10 @@ def test_continuing_from_a_missing_model_is_refused_with_the_fix(tmp_path, monke
     config = make_config("task2", "seed", epochs=1, init_from="there.keras")
     monkeypatch.chdir(tmp_path)
     with pytest.raises(jobs.JobError, match="not a Keras model file"):
-        jobs.check_config(config)
+        preflight.check_config(config)
     with zipfile.ZipFile(tmp_path / "there.keras", "w") as archive:
         archive.writestr("config.json", "{}")
-    assert jobs.check_config(config).init_from == str(tmp_path / "there.keras")
+    assert preflight.check_config(config).init_from == str(tmp_path / "there.keras")
 
 
 def test_only_stopped_or_failed_runs_with_a_checkpoint_resume(tmp_path):
