@@ -1,7 +1,7 @@
 """The Denoise page under load: N sessions at once against one server (a benchmark, not a test).
 
-    python -m benchmarks.load_test --sessions 1,4,8,20 --seconds 60     (from the project folder)
-    python -m benchmarks.load_test --sessions 4,8 --browsers all        (every session a Chromium page)
+    python -m benchmarks load --sessions 1,4,8,20 --seconds 60     (from the project folder)
+    python -m benchmarks load --sessions 4,8 --browsers all        (every session a Chromium page)
 
 Starts one `streamlit run app.py` (models/ or $DAE_MODELS_DIR, $DAE_DATA_DIR, an empty temporary
 runs folder) and, for each session count N, opens N sessions on the Denoise page: ``--browsers``
@@ -51,7 +51,7 @@ try:
     )
     from tests.support.stream_client import Run, StreamSession, canvas_value
 except ModuleNotFoundError as e:  # run as a file: the project folder is not on the path
-    raise SystemExit(f"{e}: run it from the project folder as `python -m benchmarks.load_test`") from None
+    raise SystemExit(f"{e}: run it from the project folder as `python -m benchmarks load`") from None
 
 UPLOAD_EVERY = 3  # every third action an upload, the others strokes
 LOST_TEXT = "() => [...document.querySelectorAll('[role=dialog]')].some(d => /Connection error/.test(d.innerText))"
@@ -316,7 +316,7 @@ async def load_test(args) -> None:
     print(f"server log: {runs_dir / 'streamlit.log'}")
 
 
-def main() -> None:
+def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sessions", default="1,4,8,20", help="session counts, one row each")
     parser.add_argument("--seconds", type=float, default=60, help="how long each row runs")
@@ -325,11 +325,8 @@ def main() -> None:
     parser.add_argument("--think", type=float, default=0.5,  # about a browser session's pace here
                         help="a protocol session's pause between actions (s)")
     parser.add_argument("--timeout", type=float, default=60, help="an action unanswered this long: lost")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     args.sessions = [int(n) for n in args.sessions.split(",")]
     args.browsers = None if args.browsers == "all" else int(args.browsers)
     asyncio.run(load_test(args))
 
-
-if __name__ == "__main__":
-    main()

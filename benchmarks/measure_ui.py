@@ -1,6 +1,6 @@
 """How fast the dashboard feels, measured in a real Chromium (a benchmark, not a test).
 
-    python -m benchmarks.measure_ui [--strokes 10] [--uploads 5] [--cold-only]   (from the project folder)
+    python -m benchmarks ui [--strokes 10] [--uploads 5] [--cold-only]   (from the project folder)
 
 Prints: seconds from launching `streamlit run app.py` to the first page fully drawn (cold);
 milliseconds from releasing the mouse after a canvas stroke, and from choosing a file to upload,
@@ -41,7 +41,7 @@ try:
         wait_healthy,
     )
 except ModuleNotFoundError as e:  # run as a file: the project folder is not on the path
-    raise SystemExit(f"{e}: run it from the project folder as `python -m benchmarks.measure_ui`") from None
+    raise SystemExit(f"{e}: run it from the project folder as `python -m benchmarks ui`") from None
 
 PAGES = ["", "train", "denoise", "compare", "garment"]
 
@@ -155,12 +155,12 @@ def measure_warm(page, url: str, proc: subprocess.Popen, strokes: int, uploads: 
              f"{tree_rss_mib(proc.pid):.0f} MiB (streamlit and children, summed)")]
 
 
-def main() -> None:
+def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--strokes", type=int, default=10)
     parser.add_argument("--uploads", type=int, default=5)
     parser.add_argument("--cold-only", action="store_true", help="only the two cold-start figures")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     models_dir = catalog.default_models_dir()
     if not {"task1", "task2", "task3"} <= {e.task for e in catalog.shipped_models(models_dir)}:
@@ -195,6 +195,3 @@ def main() -> None:
     for name, value in results:
         print(f"{name.ljust(width)}  {value}")
 
-
-if __name__ == "__main__":
-    main()

@@ -1,6 +1,6 @@
 """Uploads of photo-like pictures: does the 28 x 28 form still work (a benchmark, not a test)?
 
-    python -m benchmarks.photo_bench [--n 500] [--seed 0]   (from the project folder)
+    python -m benchmarks photo [--n 500] [--seed 0]   (from the project folder)
 
 Renders ``n`` Fashion-MNIST and ``n`` MNIST test images as photos (tests.support.renderings: dark on
 light paper, uneven light, off-centre, tilted, tinted, some blurred or noisy, JPEG or PNG), sends
@@ -28,7 +28,7 @@ try:
     from dae_core.models import catalog
     from tests.support import renderings
 except ModuleNotFoundError as e:  # run as a file: the project folder is not on the path
-    raise SystemExit(f"{e}: run it from the project folder as `python -m benchmarks.photo_bench`") from None
+    raise SystemExit(f"{e}: run it from the project folder as `python -m benchmarks photo`") from None
 
 HEIGHT_GOAL, HEIGHT_TOL, CENTRE_TOL = 20, 3, 3.0
 
@@ -116,11 +116,11 @@ def digit_report(items: list, prepared: np.ndarray) -> list[str]:
                                   f"{offsets[k]:.1f} px off)" for k in worst)]
 
 
-def main() -> None:
+def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=500, help="renderings of each set")
     parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     start = time.perf_counter()
     garments = renderings.renderings("fashion-mnist", args.n, args.seed)
@@ -143,6 +143,3 @@ def main() -> None:
         ms = prepare_all(enlarged(garments, side), "fashion")[1] + prepare_all(enlarged(digits, side), "mnist")[1]
         print(f"enlarged to {side} px JPEG ({len(ms)}): {spread(ms)}")
 
-
-if __name__ == "__main__":
-    main()

@@ -1,8 +1,12 @@
-"""``python -m dae_core bench``: training throughput and single-image denoise latency,
-ours against plain Keras, measured side by side in one process."""
+"""Training throughput and single-image denoise latency, ours against plain Keras, measured side
+by side in one process.
+
+    python -m benchmarks training [--train-size 6000] [--epochs 3] [--fit-repeats 3] [--repeats 200]
+"""
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import tempfile
 import time
@@ -81,7 +85,14 @@ def denoise_latencies(model, image: np.ndarray, repeats: int) -> dict[str, float
     }
 
 
-def main(args) -> None:
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks training", description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", help="the datasets (default: $DAE_DATA_DIR)")
+    parser.add_argument("--train-size", type=int, default=6000)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=200, help="single-image calls timed per path")
+    parser.add_argument("--fit-repeats", type=int, default=3, help="plain fit against our run, alternated")
+    args = parser.parse_args(argv)
     from dae_core.models.builders import ARCHS, build_autoencoder, load_model
 
     ds = datasets.load_dataset("mnist", args.data_dir)

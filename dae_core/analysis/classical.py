@@ -147,21 +147,14 @@ def write_params(clean_val: np.ndarray, source: str, path: Path = PARAMS_FILE) -
 def main(argv=None) -> int:
     from dae_core.data import datasets
 
-    parser = argparse.ArgumentParser(prog="python -m dae_core.analysis.classical", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m dae_core.analysis.classical",
+                                     description="tune the classical denoisers on validation digits")
     parser.add_argument("--images", type=int, default=VALIDATION_IMAGES, help="validation images to tune on")
     parser.add_argument("--out", type=Path, default=PARAMS_FILE)
-    parser.add_argument("--table", type=int, metavar="N", help="instead: the table on N test images")
-    parser.add_argument("--noise", metavar="KIND:LEVEL", help="with --table: this noise only")
     args = parser.parse_args(argv)
-    if args.table:
-        kind, _, level = (args.noise or "").partition(":")
-        table = classical_table(datasets.load_test_set("mnist").x[:args.table],
-                                {kind: (float(level),)} if args.noise else None)
-        print(table.to_string(index=False, float_format="%.3f"))
-    else:
-        mnist = datasets.load_dataset("mnist", download=False)
-        x_val = mnist.x_val[:args.images]
-        print(write_params(x_val, f"first {len(x_val)} validation images, {mnist.source}", args.out))
+    mnist = datasets.load_dataset("mnist", download=False)
+    x_val = mnist.x_val[:args.images]
+    print(write_params(x_val, f"first {len(x_val)} validation images, {mnist.source}", args.out))
     return 0
 
 

@@ -5,12 +5,11 @@ nearest neighbours in code and pixel space, interpolation between two codes, and
 Images are ``(N, 28, 28, 1) float32 in [0, 1]``; codes are the encoder's output flattened,
 ``(N, D) float32`` (D = 4 * 4 * 64 for both presets).
 
-``python -m dae_core.analysis.latent [MODEL]`` prints the probe table and the t-SNE time for a model file.
+Timed on a model file: ``python -m benchmarks latent [MODEL]``.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -168,28 +167,3 @@ def linear_probe(model: CodeModel, datasets: dict[str, tuple[np.ndarray, np.ndar
         for features, x in (("codes", model.codes(images)), ("pixels", images.reshape(len(images), -1))):
             rows += [(name, features, n, acc) for n, acc in probe_curve(x, labels, sizes, n_eval, seed)]
     return pd.DataFrame(rows, columns=["dataset", "features", "n_train", "accuracy"])
-
-
-def _main(path: str) -> None:  # pragma: no cover - a measurement, run by hand
-    from dae_core.data import datasets
-    from dae_core.models.builders import load_model
-
-    model = split_autoencoder(load_model(path))
-    mnist, fashion = datasets.load_test_set("mnist"), datasets.load_test_set("fashion-mnist")
-    start = time.perf_counter()
-    codes = model.codes(mnist.x)
-    print(f"codes of {len(codes):,} test digits: {time.perf_counter() - start:.1f} s")
-    for method in METHODS:
-        start = time.perf_counter()
-        fit_map(codes[:2000], method)
-        print(f"{METHODS[method]} of 2,000 codes: {time.perf_counter() - start:.1f} s")
-    start = time.perf_counter()
-    table = linear_probe(model, {"MNIST": (mnist.x, mnist.y), "Fashion-MNIST": (fashion.x, fashion.y)})
-    print(f"linear probe: {time.perf_counter() - start:.1f} s")
-    print(table.pivot_table("accuracy", ["dataset", "n_train"], "features").round(4).to_string())
-
-
-if __name__ == "__main__":  # pragma: no cover
-    import sys
-
-    _main(sys.argv[1] if len(sys.argv) > 1 else "models/task1-seed.keras")

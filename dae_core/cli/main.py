@@ -44,13 +44,33 @@ def _add_train_overrides(p: argparse.ArgumentParser) -> None:
     p.add_argument("--erase", type=float, help="with --augment: the share of images (0-1) that "
                    "get a random patch erased")
     p.add_argument("--label-smoothing", type=float)
+    p.add_argument("--arch-value", dest="arch_values", action="append", metavar="NAME=VALUE",
+                   help="change one value of the preset's architecture, e.g. bn_momentum=0.9 or "
+                        "cnn_filters=[32,64] (repeatable; names: dae_core/models/arch.py)")
+
+
+def _arch_values(pairs: list[str] | None) -> dict | None:
+    """``["bn_momentum=0.9"]`` -> ``{"bn_momentum": 0.9}``; values are JSON, else plain strings."""
+    if not pairs:
+        return None
+    values = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep:
+            raise ValueError(f"--arch-value takes NAME=VALUE, got {pair!r}")
+        try:
+            values[name.strip()] = json.loads(value)
+        except ValueError:
+            values[name.strip()] = value
+    return values
 
 
 def _overrides(args) -> dict:
     keys = ("epochs", "batch_size", "learning_rate", "schedule", "noise_kind", "noise_level",
             "train_size", "encoder_from", "init_from", "seed", "augment", "clean_fraction",
             "erase", "label_smoothing", "data_dir")
-    return {k: getattr(args, k, None) for k in keys}
+    return {**{k: getattr(args, k, None) for k in keys},
+            "arch_values": _arch_values(getattr(args, "arch_values", None))}
 
 
 def cmd_train(args) -> int:
@@ -197,13 +217,6 @@ def cmd_data(args) -> int:
     return 0
 
 
-def cmd_bench(args) -> int:
-    from benchmarks import training as bench
-
-    bench.main(args)
-    return 0
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m dae_core", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -235,11 +248,6 @@ def build_parser() -> argparse.ArgumentParser:
     study.add_parser(sub)
     p = sub.add_parser("data", help="where the datasets load from (--download: fetch them through Keras)")
     p.add_argument("--download", action="store_true")
-    p = sub.add_parser("bench", help="training throughput and single-image denoise latency")
-    p.add_argument("--train-size", type=int, default=6000)
-    p.add_argument("--epochs", type=int, default=3)
-    p.add_argument("--repeats", type=int, default=200, help="single-image calls timed per path")
-    p.add_argument("--fit-repeats", type=int, default=3, help="plain fit against our run, alternated")
     for p in sub.choices.values():
         _add_common(p)
     return parser
@@ -247,7 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 COMMANDS = {"train": cmd_train, "resume": cmd_resume, "stop": cmd_stop, "runs": cmd_runs,
             "evaluate": cmd_evaluate, "compare": cmd_compare, "reproduce": cmd_reproduce,
-            "ship": cmd_ship, "study": study.cmd_study, "data": cmd_data, "bench": cmd_bench}
+            "ship": cmd_ship, "study": study.cmd_study, "data": cmd_data}
 
 
 def main(argv=None) -> int:

@@ -7,55 +7,16 @@ copies its weights by name (Keras 3 refuses ``load_weights(by_name=True)``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import keras
 from keras import layers
 
 from dae_core.errors import ModelFileError
+from dae_core.models.arch import ARCHS, Arch  # noqa: F401 - ARCHS: the builders' defaults
 
 INPUT_SHAPE = (28, 28, 1)
 NUM_CLASSES = 10
-
-
-@dataclass(frozen=True)
-class Arch:
-    """Layer widths. ``seed`` is the assignment's; ``improved`` is wider, with batch norm.
-
-    The assignment does not give its autoencoder's widths: the encoder widens as it shrinks
-    the image (16-32-64, a 4x4x64 latent), since a narrow latent (the Keras blog's 16-8-8)
-    leaves Task 3 far below the assignment's figure (docs/results.md).
-    """
-
-    encoder_filters: tuple[int, int, int] = (16, 32, 64)
-    cnn_filters: tuple[int, ...] = (32, 64)  # Task 2 CNN blocks: the assignment's two
-    convs_per_block: int = 1  # convolutions before each pooling, in the encoder and the CNN
-    dense_units: int = 128
-    dropout: float = 0.5  # Task 2 and the variants ("dropout for regularisation")
-    transfer_dropout: float = 0.0  # Task 3: the seed's head is Flatten, Dense, Dense(10)
-    # Task 3: convolutions on the latent before that head: capacity to turn digit features
-    # into garment features, where the MNIST encoder alone falls short (docs/results.md).
-    transfer_convs: tuple[int, ...] = ()
-    batch_norm: bool = False
-    # Keras's default 0.99 keeps most of each batch norm's starting statistics through a short
-    # run's few dozen steps; six stacked, the model then validates at chance (docs/results.md).
-    bn_momentum: float = 0.8
-    flip_average: bool = False  # classifiers: predict the mean over the image and its mirror
-
-    def __post_init__(self):
-        if len(self.encoder_filters) != 3 or min(self.encoder_filters) < 1:
-            raise ValueError(f"encoder_filters must be 3 positive ints, got {self.encoder_filters}")
-        if not (0.0 <= self.dropout < 1.0 and 0.0 <= self.transfer_dropout < 1.0):
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}, {self.transfer_dropout}")
-
-
-ARCHS = {
-    "seed": Arch(),
-    "improved": Arch(encoder_filters=(32, 64, 64), cnn_filters=(32, 64, 128), convs_per_block=2,
-                     dense_units=256, dropout=0.4, transfer_dropout=0.4, batch_norm=True,
-                     transfer_convs=(128, 128), flip_average=True),
-}
 
 
 def _conv(x, filters, name, arch: Arch, padding="same"):

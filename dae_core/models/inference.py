@@ -2,7 +2,7 @@
 
 ``model.predict`` builds a data pipeline on every call and calling the model eagerly
 dispatches layer by layer; one traced graph with an open batch axis runs one image some
-30-50 times faster (``python -m dae_core bench``; figures in docs/results.md). For a single
+30-50 times faster (``python -m benchmarks training``; figures in docs/results.md). For a single
 image (a canvas stroke, an upload) an XLA-compiled copy of the graph is faster still; XLA
 compiles once per input shape (seconds), so only the one-image shape is compiled, and in the
 background, so loading a model does not wait for it.

@@ -6,8 +6,7 @@ already connected by ``ray.init`` is used as is. No shared filesystem: a task ge
 and the autoencoder it starts from as bytes, trains in a temporary folder, and returns the run folder
 packed without checkpoints, which lands in the study's runs folder under its id. ``data_dir`` is the
 driver's path: a worker without that folder reads its own $DAE_DATA_DIR (unset: Keras's download).
-Benchmark: ``python -m dae_core.studies.ray_executor`` prints the time per member beyond its training, local
-executor beside Ray, for the tests' 8 tiny members on a local two-worker cluster (``compare_overhead``).
+Its overhead per member against the local executor: ``python -m benchmarks ray``.
 """
 
 from __future__ import annotations
@@ -38,7 +37,7 @@ def run_on_ray(study: Study, address: str, verbose: bool = True) -> list[Member]
     reported, recorded nowhere, and left for the next run)."""
     connected = _connect(address)
     try:
-        left, overheads = _execute(study, verbose)
+        left, overheads = execute(study, verbose)
     finally:
         if connected:
             connected.shutdown()
@@ -79,7 +78,7 @@ def start_local_cluster(num_cpus: int | None = None) -> None:
         os.environ.pop(LOOPBACK_ENV) if saved[1] is None else os.environ.update({LOOPBACK_ENV: saved[1]})
 
 
-def _execute(study: Study, verbose: bool) -> tuple[list[Member], list[float]]:
+def execute(study: Study, verbose: bool) -> tuple[list[Member], list[float]]:
     """Keep every CPU busy with a ready member (one needing another's model waits for its record),
     record each as it finishes; returns the members not completed and each one's overhead."""
     import ray
@@ -182,38 +181,3 @@ def _receive(study: Study, member: Member, run_id: str, packed: bytes) -> Run:
 def _say(verbose: bool, line: str) -> None:
     if verbose:
         print(line, flush=True)
-
-
-def compare_overhead(data_dir=None) -> dict:
-    """Seconds per member beyond its training, local executor and Ray (a fresh local cluster of
-    two workers), for the tests' study of 8 tiny members; prints and returns them."""
-    from itertools import pairwise
-
-    import ray
-
-    from dae_core.studies import designs, runner
-
-    design = designs.label_efficiency(seeds=2, budgets=(100, 300), arms=("scratch", "random-init"),
-                                            epochs_scale=0.1, steps_per_epoch=5,
-                                            data_dir=str(data_dir or settings.data_dir() or "") or None)
-    with tempfile.TemporaryDirectory() as tmp:
-        local, marks = Study.open(design, "local", tmp), [time.time()]
-        runner.run_locally(local, verbose=False, on_member=lambda member: marks.append(time.time()))
-        figures = {"local": [b - a - sum(r["seconds"] for r in local.run_of(m.key).metrics("epoch"))
-                             for (a, b), m in zip(pairwise(marks), design.members)]}
-        walls = {"local": marks[-1] - marks[0]}
-        start_local_cluster(num_cpus=2)
-        try:
-            started = time.time()
-            figures["ray"] = _execute(Study.open(design, "ray", tmp), verbose=False)[1]
-            walls["ray"] = time.time() - started
-        finally:
-            ray.shutdown()
-    for name, seconds in figures.items():
-        print(f"{name:>5}: beyond training per member: median {statistics.median(seconds):.1f} s (min "
-              f"{min(seconds):.1f}, max {max(seconds):.1f}); {len(seconds)} members in {walls[name]:.0f} s")
-    return figures
-
-
-if __name__ == "__main__":
-    compare_overhead()

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from dae_core.data.noise import NoiseConfig
+from dae_core.models.arch import ARCHS, Arch, arch_with
 from dae_core.tasks import TASKS, VARIANTS, TaskSpec, task_spec
 
 PRESETS = ("seed", "improved")
@@ -34,7 +35,9 @@ class TrainConfig:
     clean_fraction: float = 0.0  # with augment: this last share of the epochs sees plain images
     erase: float = 0.0  # with augment: the share of images that get a random patch blacked out
     label_smoothing: float = 0.0
-    arch: str = "seed"  # a key of models.ARCHS
+    arch: str = "seed"  # a key of models.arch.ARCHS
+    # The named arch's values changed for this run, e.g. {"bn_momentum": 0.9} (models.arch.Arch)
+    arch_values: dict = field(default_factory=dict, hash=False)
     train_size: int | None = None  # None: all 48,000
     encoder_from: str | None = None  # Task 1 model file; None: the shipped one of this preset
     # "random": the same architecture with fresh weights (the control for what pretraining adds)
@@ -56,7 +59,7 @@ class TrainConfig:
             (0 <= self.clean_fraction <= 1, f"clean_fraction must be in [0, 1], got {self.clean_fraction}"),
             (0 <= self.label_smoothing < 1, f"label_smoothing must be in [0, 1), got {self.label_smoothing}"),
             (0.0 <= self.erase <= 1.0, f"erase must be in [0, 1], got {self.erase}"),
-            (self.arch in ("seed", "improved"), f"arch {self.arch!r} unknown"),
+            (self.arch in ARCHS, f"arch {self.arch!r} unknown; choose one of {tuple(ARCHS)}"),
             (self.train_size is None or self.train_size >= 10,
              f"train_size must be at least 10, got {self.train_size}"),
             (self.encoder_weights in ENCODER_WEIGHTS,
@@ -70,6 +73,12 @@ class TrainConfig:
             if not ok:
                 raise ValueError(message)
         self.noise  # validates kind and level
+        self.architecture  # validates the arch values
+
+    @property
+    def architecture(self) -> Arch:
+        """The arch the run builds: the named one with the run's own values on top."""
+        return arch_with(self.arch, self.arch_values)
 
     @property
     def spec(self) -> TaskSpec:

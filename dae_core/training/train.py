@@ -120,7 +120,7 @@ def build_model(config: TrainConfig, steps_per_epoch: int):
 
     from dae_core.models import builders
 
-    arch = builders.ARCHS[config.arch]
+    arch = config.architecture
     if config.is_autoencoder:
         model = builders.build_autoencoder(arch)
     elif config.task == "task2":
@@ -282,7 +282,7 @@ def finished_model(model, config: TrainConfig):
     over each image and its mirror image; otherwise the trained model itself."""
     from dae_core.models import builders
 
-    if config.is_autoencoder or not builders.ARCHS[config.arch].flip_average:
+    if config.is_autoencoder or not config.architecture.flip_average:
         return model
     return builders.flip_averaged(builders.weights_only(model))
 

@@ -15,21 +15,10 @@ from dae_core.models.builders import load_model
 
 @pytest.mark.parametrize("argv", [["train", "task1", "--epochs", "2"], ["resume", "r"], ["stop", "r"],
                                   ["runs"], ["evaluate", "m"], ["compare"], ["reproduce"],
-                                  ["ship", "r", "--made-by", "python -m dae_core train"], ["bench"]])
+                                  ["ship", "r", "--made-by", "python -m dae_core train"], ["data"]])
 def test_each_command_parses_to_itself(argv):
     args = build_parser().parse_args(argv)
     assert args.command == argv[0] and args.command in COMMANDS
-
-
-def test_bench_prints_both_trainings_and_every_latency(data_dir, capsys):
-    args = ["bench", "--train-size", "1000", "--epochs", "2", "--repeats", "5", "--fit-repeats", "2",
-            "--data-dir", str(data_dir)]
-    assert main(args) == 0
-    out = capsys.readouterr().out
-    assert out.count("plain model.fit") == 2 and "median" in out and "over 2 repeats" in out
-    for preset in ("seed", "improved"):
-        assert f"task1-{preset}" in out
-    assert out.count("model.predict(x)") == 2 and out.count("Predictor (dashboard: XLA)") == 2
 
 
 def test_evaluate_prints_the_models_test_accuracy(tiny_models, data_dir, monkeypatch, capsys):
