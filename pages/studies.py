@@ -1,7 +1,6 @@
 """Studies: many runs that answer the lab's question with evidence: charts with 95% bands,
 tables, and what the data show in plain words."""
 
-import json
 
 import pandas as pd
 import streamlit as st
@@ -9,7 +8,6 @@ import streamlit as st
 from dae_core import settings
 from dae_core.analysis import plots, robustness
 from dae_core.studies import designs, evidence, runner, store
-from dae_core.training import jobs
 from dashboard import runtime, widgets
 
 runtime.run_through_app()
@@ -29,19 +27,16 @@ DEMO = ["--seeds", "2", "--budgets", "100,300", "--arms", "scratch,random-init",
 
 
 def shipped(name: str) -> tuple[pd.DataFrame | None, dict]:
-    about = settings.studies_dir() / name / "about.json"
-    return store.shipped_results(name), json.loads(about.read_text()) if about.exists() else {}
+    return store.shipped_results(name), store.shipped_about(name)
 
 
 def live_folder(study_id: str):
-    return settings.runs_dir() / "studies" / study_id
+    return store.study_folder(study_id, settings.runs_dir())
 
 
 def live_results(study_id: str) -> pd.DataFrame | None:
-    folder = live_folder(study_id)
-    if (folder / "study.json").exists():
-        return evidence.results(store.Study(folder))
-    return pd.read_csv(folder / "results.csv") if (folder / "results.csv").exists() else None
+    study = store.Study(live_folder(study_id))
+    return evidence.results(study) if study.exists() else store.read_results(study.path)
 
 
 def show_results(name: str, table: pd.DataFrame, key: str) -> None:
@@ -66,10 +61,10 @@ def show_results(name: str, table: pd.DataFrame, key: str) -> None:
 def show_progress(study_id: str, polling: bool) -> None:
     """Members done of all, live while the study's process runs; reruns the page when it ends."""
     folder = live_folder(study_id)
-    running = jobs.study_running(folder)
+    running = runner.study_running(folder)
     if polling and not running:
         st.rerun()  # the whole page: its results table and chart are complete now
-    if not (folder / "study.json").exists():
+    if not store.Study(folder).exists():
         st.info("Starting: loading TensorFlow and the data…" if running else "Not started.")
         return
     done, total = runner.progress(store.Study(folder))
@@ -91,7 +86,7 @@ def start_controls(name: str) -> None:
 
 def start(name: str, options: list[str], study_id: str | None) -> None:
     with widgets.guarded():
-        jobs.start_study(name, options, study_id)
+        runner.start_study(name, options, study_id)
         st.session_state.studies_live = study_id or name
 
 
@@ -114,8 +109,8 @@ with widgets.guarded():
     live = st.session_state.get("studies_live", name)
     if not live.startswith(name):
         live = name
-    polling = jobs.study_running(live_folder(live))
-    if (live_folder(live) / "study.json").exists() or polling:
+    polling = runner.study_running(live_folder(live))
+    if store.Study(live_folder(live)).exists() or polling:
         st.fragment(show_progress, run_every=1.0 if polling else None)(live, polling)
         results = live_results(live)
         if results is not None and len(results):

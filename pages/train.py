@@ -137,7 +137,7 @@ def start_and_follow(config: TrainConfig | None) -> None:
     newest = runs.list_runs()[:1]
     if shown is None and newest:  # after a reload: the newest run, with Resume if it was killed
         shown = str(newest[0].path)
-    if shown and (runs.Run(shown).path / "config.json").exists():
+    if shown and runs.Run(shown).exists():
         polling = runs.Run(shown).is_active()
         st.fragment(show_run, run_every=1.0 if polling else None)(shown, polling)
 

@@ -9,7 +9,7 @@ from dae_core import settings
 from dae_core.data import datasets
 from dae_core.models import catalog
 from dae_core.store.runs import Run
-from dae_core.studies import evidence
+from dae_core.studies import evidence, store
 from dae_core.training.config import PRESETS
 
 NAMES = ("label-efficiency", "seeds", "variants", "robustness")
@@ -42,9 +42,8 @@ def cmd_study(args) -> int:
             return 1
         folder, table, notes = study.path, evidence.results(study), _training_findings(study, args)
     folder.mkdir(parents=True, exist_ok=True)
-    table.to_csv(folder / "results.csv", index=False)
     print("\n".join(notes))
-    print(f"written: {folder / 'results.csv'}")
+    print(f"written: {store.write_results(folder, table)}")
     if args.ship:
         _ship(args, folder, study if args.name != "robustness" else None, time.time() - started)
     return 0
@@ -52,7 +51,7 @@ def cmd_study(args) -> int:
 
 def _training_study(args):
     """The study after running what is left of it; None when members are left (a stop)."""
-    from dae_core.studies import designs, runner, store
+    from dae_core.studies import designs, runner
 
     options = dict(seeds=args.seeds, epochs_scale=args.epochs_scale, data_dir=args.data_dir)
     if args.name != "label-efficiency":
@@ -103,13 +102,13 @@ def _robustness_study(args):
     table = robustness.robustness_table(models, test.x, test.y)
     print(table.pivot_table(index=["noise", "level"], columns="model", values="accuracy")
           .to_string(float_format="%.4f"))
-    folder = Path(args.runs_dir or settings.runs_dir()) / "studies" / (args.id or "robustness")
+    folder = store.study_folder(args.id or "robustness", args.runs_dir or settings.runs_dir())
     return folder, table, robustness.findings(table)
 
 
 def _ship(args, folder: Path, study, seconds: float) -> None:
     """Keep the results in studies/; the variants' models also go to models/ and the manifest."""
-    from dae_core.studies import runner, store
+    from dae_core.studies import runner
 
     if study is not None and args.name == "variants":
         for key, run_id in study.read()["runs"].items():

@@ -153,7 +153,7 @@ def _run_entry(path: Path, stamps: tuple) -> ModelEntry | None:
 
 def run_models(runs_dir: str | Path | None = None) -> list[ModelEntry]:
     """Finished runs (completed or stopped) that saved a model, newest first."""
-    entries = (_run_entry(run.path, (_mtime_ns(run.path / "status.json"), _mtime_ns(run.model_path)))
+    entries = (_run_entry(run.path, (_mtime_ns(run.status_path), _mtime_ns(run.model_path)))
                for run in list_runs(runs_dir))
     return [entry for entry in entries if entry is not None]
 

@@ -108,16 +108,38 @@ class Run:
             except FileExistsError:
                 continue
         run = cls(path)
-        write_json_atomic(path / "config.json", config)
+        run.write_config(config)
         run.set_status("queued")
         return run
 
+    @property
+    def config_path(self) -> Path:
+        return self.path / "config.json"
+
+    @property
+    def status_path(self) -> Path:
+        return self.path / "status.json"
+
+    def exists(self) -> bool:
+        """Whether this is a run folder (it has its config)."""
+        return self.config_path.exists()
+
+    def created(self) -> float:
+        """When the run was created (its config's time); 0 when it cannot be read."""
+        try:
+            return self.config_path.stat().st_mtime
+        except OSError:
+            return 0.0
+
+    def write_config(self, config: dict) -> None:
+        write_json_atomic(self.config_path, config)
+
     def config(self) -> dict:
-        return json.loads((self.path / "config.json").read_text())
+        return json.loads(self.config_path.read_text())
 
     def status(self) -> dict:
         try:
-            return json.loads((self.path / "status.json").read_text())
+            return json.loads(self.status_path.read_text())
         except (OSError, ValueError):
             return {"state": "unknown"}
 
@@ -129,7 +151,7 @@ class Run:
         if state in ACTIVE_STATES and "error" not in fields:
             status.pop("error", None)
         status = {k: v for k, v in status.items() if v is not None}
-        write_json_atomic(self.path / "status.json", status)
+        write_json_atomic(self.status_path, status)
         return status
 
     def state(self) -> str:
@@ -190,7 +212,7 @@ def list_runs(root: str | Path | None = None) -> list[Run]:
     root = Path(root or default_runs_dir())
     if not root.is_dir():
         return []
-    runs = [Run(p) for p in root.iterdir() if (p / "config.json").exists()]
+    runs = [run for run in map(Run, root.iterdir()) if run.exists()]
     return sorted(runs, key=lambda r: r.id, reverse=True)
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from dae_core import settings
 from dae_core.errors import JobError, LabError
-from dae_core.store.runs import Run, write_json_atomic
+from dae_core.store.runs import Run
 from dae_core.studies.runner import member_config
 from dae_core.studies.store import Member, Study
 from dae_core.training.durations import eta_seconds, format_duration
@@ -173,7 +173,7 @@ def _receive(study: Study, member: Member, run_id: str, packed: bytes) -> Run:
     with tarfile.open(fileobj=io.BytesIO(packed), mode="r:gz") as tar:
         tar.extractall(folder, filter="data")  # nothing outside the folder, no links out of it
     # The config a local run records: the driver's paths, not the worker's temporary ones.
-    write_json_atomic(folder / "config.json", member_config(study, member).to_dict())
+    Run(folder).write_config(member_config(study, member).to_dict())
     study.record(member.key, Run(folder))
     return Run(folder)
 

@@ -3,11 +3,15 @@ process, TensorFlow and the data loaded once). The Ray executor is ``ray_executo
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import time
 
 from dae_core.errors import JobError
-from dae_core.store.runs import Run
-from dae_core.studies.store import Member, Study
+from dae_core.store.runs import Run, default_runs_dir, pid_alive, write_json_atomic
+from dae_core.training import jobs
+from dae_core.studies.store import LOG_FILE, PROCESS_FILE, Member, Study, study_folder
 from dae_core.training.config import TrainConfig
 from dae_core.training.durations import eta_seconds, format_duration
 
@@ -68,3 +72,25 @@ def training_seconds(study: Study) -> float:
     """The members' training time in all, from their own epoch records."""
     runs = [study.run_of(m.key) for m in study.design().members]
     return sum(r.get("seconds", 0.0) for run in runs if run for r in run.metrics("epoch"))
+
+
+def start_study(name: str, options: list[str], study_id: str | None = None,
+                runs_dir: str | Path | None = None) -> Path:
+    """Run (or continue) a study in its own process; its members queue like any training.
+    Returns the study's folder, where ``process.json`` names the process."""
+    runs_dir = Path(runs_dir or default_runs_dir()).absolute()
+    folder = study_folder(study_id or name, runs_dir)
+    if study_running(folder):
+        raise JobError(f"study {folder.name} is already running; wait for it or stop its runs.")
+    folder.mkdir(parents=True, exist_ok=True)
+    args = ["study", name, *options, "--runs-dir", str(runs_dir)] + (["--id", study_id] if study_id else [])
+    write_json_atomic(folder / PROCESS_FILE, {"pid": jobs.spawn(args, folder / LOG_FILE), "args": args})
+    return folder
+
+
+def study_running(folder: Path) -> bool:
+    """Whether the process last started for the study in ``folder`` is still alive."""
+    try:
+        return pid_alive(json.loads((folder / PROCESS_FILE).read_text()).get("pid"))
+    except (OSError, ValueError):
+        return False

@@ -22,6 +22,14 @@ from dae_core.errors import JobError, NotFoundError
 from dae_core.store.runs import Run, default_runs_dir, write_json_atomic
 
 PRETRAINED = "member:"  # an encoder_from naming another member: that member's model
+# The study folder, <runs>/studies/<id>/, and a shipped study's, studies/<name>/: named here only.
+STUDY_FILE, RESULTS_FILE, ABOUT_FILE = "study.json", "results.csv", "about.json"
+PROCESS_FILE, LOG_FILE = "process.json", "log.txt"  # the process started for it, and its output
+
+
+def study_folder(study_id: str, runs_dir=None) -> Path:
+    """Where study ``study_id``'s folder is (or would be) in the runs folder."""
+    return Path(runs_dir or default_runs_dir()) / "studies" / study_id
 
 
 @dataclass(frozen=True)
@@ -64,8 +72,7 @@ class Study:
     def open(cls, design: Design, study_id: str | None = None, runs_dir=None) -> "Study":
         """The study folder for ``design``, created on first use; refuses a folder whose
         design differs (another grid under the same name)."""
-        root = Path(runs_dir or default_runs_dir())
-        study = cls(root / "studies" / (study_id or design.name))
+        study = cls(study_folder(study_id or design.name, runs_dir))
         if study.file.exists():
             if study.read()["design"] != json.loads(json.dumps(design.to_dict())):
                 raise JobError(f"study {study.path.name!r} exists with other settings: run it as it "
@@ -77,7 +84,10 @@ class Study:
 
     @property
     def file(self) -> Path:
-        return self.path / "study.json"
+        return self.path / STUDY_FILE
+
+    def exists(self) -> bool:
+        return self.file.exists()
 
     @property
     def runs_root(self) -> Path:
@@ -111,7 +121,7 @@ def shipped_results(name: str):
     """The results that ship with the project for study ``name`` (a DataFrame), or None."""
     import pandas as pd
 
-    path = settings.studies_dir() / name / "results.csv"
+    path = settings.studies_dir() / name / RESULTS_FILE
     return pd.read_csv(path) if path.exists() else None
 
 
@@ -119,7 +129,28 @@ def ship(folder: Path, name: str, command: str, seconds: float) -> Path:
     """Copy a study's results into the shipped studies folder, with how they were made."""
     target = settings.studies_dir() / name
     target.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(folder / "results.csv", target / "results.csv")
-    write_json_atomic(target / "about.json", {"command": command, "seconds": round(seconds),
+    shutil.copyfile(folder / RESULTS_FILE, target / RESULTS_FILE)
+    write_json_atomic(target / ABOUT_FILE, {"command": command, "seconds": round(seconds),
                                               "finished": time.strftime("%Y-%m-%d")})
     return target
+
+
+def shipped_about(name: str) -> dict:
+    """How a shipped study's results were made (command, seconds, date); {} when not recorded."""
+    path = settings.studies_dir() / name / ABOUT_FILE
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def write_results(folder: Path, table) -> Path:
+    """A study's results table (a DataFrame) into its folder; returns the file."""
+    path = Path(folder) / RESULTS_FILE
+    table.to_csv(path, index=False)
+    return path
+
+
+def read_results(folder: Path):
+    """The results last written into a study folder (a DataFrame), or None."""
+    import pandas as pd
+
+    path = Path(folder) / RESULTS_FILE
+    return pd.read_csv(path) if path.exists() else None

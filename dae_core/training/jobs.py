@@ -10,7 +10,6 @@ lock that ``train.training_slot`` takes. Imports neither streamlit nor TensorFlo
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import subprocess
 import sys
@@ -29,7 +28,7 @@ from dae_core.training.durations import format_duration
 _PROCS: dict[int, subprocess.Popen] = {}
 
 
-def _spawn(args: list[str], log_path: Path) -> int:
+def spawn(args: list[str], log_path: Path) -> int:
     """Start ``python -m dae_core ARGS`` detached (its own session: a server restart does not
     end it), output to ``log_path``; returns its pid."""
     env = dict(os.environ)  # DAE_DATA_DIR, DAE_MODELS_DIR, DAE_RUNS_DIR ... travel with it
@@ -46,39 +45,13 @@ def _spawn(args: list[str], log_path: Path) -> int:
 
 def _launch(run: Run, args: list[str]) -> int:
     """Start the run's training process; record its pid."""
-    pid = _spawn(args, run.log_path)
+    pid = spawn(args, run.log_path)
     # The child records its own pid too, seconds later (after its imports); only fill it in
     # while the child has not yet written, so its own state change is never overwritten.
     status = run.status()
     if status.get("pid") != pid and status.get("state") in (*ACTIVE_STATES, "unknown"):
         run.set_status("queued", pid=pid)
     return pid
-
-
-def start_study(name: str, options: list[str], study_id: str | None = None,
-                runs_dir: str | Path | None = None) -> Path:
-    """Run (or continue) a study in its own process; its members queue like any training.
-    Returns the study's folder, where ``process.json`` names the process."""
-    from dae_core.store.runs import default_runs_dir, write_json_atomic
-
-    runs_dir = Path(runs_dir or default_runs_dir()).absolute()
-    folder = runs_dir / "studies" / (study_id or name)
-    if study_running(folder):
-        raise JobError(f"study {folder.name} is already running; wait for it or stop its runs.")
-    folder.mkdir(parents=True, exist_ok=True)
-    args = ["study", name, *options, "--runs-dir", str(runs_dir)] + (["--id", study_id] if study_id else [])
-    write_json_atomic(folder / "process.json", {"pid": _spawn(args, folder / "log.txt"), "args": args})
-    return folder
-
-
-def study_running(folder: Path) -> bool:
-    """Whether the process last started for the study in ``folder`` is still alive."""
-    from dae_core.store.runs import pid_alive
-
-    try:
-        return pid_alive(json.loads((folder / "process.json").read_text()).get("pid"))
-    except (OSError, ValueError):
-        return False
 
 
 def _reap() -> None:
@@ -116,7 +89,7 @@ def active_runs(runs_dir: str | Path | None = None) -> list[Run]:
     """Running and queued runs, oldest first (the order they were started)."""
     _reap()
     runs = [r for r in list_runs(runs_dir) if r.is_active()]
-    return sorted(runs, key=_created)
+    return sorted(runs, key=Run.created)
 
 
 def active_run(runs_dir: str | Path | None = None) -> Run | None:
@@ -126,19 +99,12 @@ def active_run(runs_dir: str | Path | None = None) -> Run | None:
     return (running or runs or [None])[0]
 
 
-def _created(run: Run) -> float:
-    try:
-        return (run.path / "config.json").stat().st_mtime
-    except OSError:
-        return 0.0
-
-
 def queue_position(run: Run) -> int:
     """How many active runs of the same runs folder are ahead of ``run`` (0: none, it is next)."""
     if run.state() != "queued":
         return 0
     others = [r for r in active_runs(run.path.parent) if r.path != run.path]
-    return sum(1 for r in others if r.status().get("state") == "running" or _created(r) < _created(run))
+    return sum(1 for r in others if r.status().get("state") == "running" or r.created() < run.created())
 
 
 @dataclass(frozen=True)
