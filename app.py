@@ -9,21 +9,14 @@ import streamlit as st
 
 from dae_core.models import catalog
 from dashboard import runtime
+from dashboard.navigation import PAGES
 
 ICON = Path(__file__).parent / "dashboard" / "static" / "icon.png"  # served by the app itself
 
 runtime.keep_keras_session()
 st.set_page_config(page_title="DAE Lab", page_icon=ICON, layout="wide")
 
-page = st.navigation([
-    st.Page("pages/overview.py", title="Overview", icon=":material/home:", default=True),
-    st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
-    st.Page("pages/denoise.py", title="Denoise", icon=":material/auto_fix_high:"),
-    st.Page("pages/latent.py", title="Latent space", icon=":material/scatter_plot:"),
-    st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
-    st.Page("pages/garment.py", title="Garment", icon=":material/checkroom:"),
-    st.Page("pages/studies.py", title="Studies", icon=":material/science:"),
-])
+page = st.navigation([st.Page(p.path, title=p.title, icon=p.icon, default=p is PAGES[0]) for p in PAGES])
 
 
 def show_device(waiting: bool) -> None:

@@ -24,6 +24,8 @@ import numpy as np
 from PIL import Image
 from playwright.sync_api import sync_playwright
 
+from dashboard.navigation import PAGES as NAV_PAGES
+
 try:
     from dae_core import settings
     from dae_core.data import datasets
@@ -43,7 +45,7 @@ try:
 except ModuleNotFoundError as e:  # run as a file: the project folder is not on the path
     raise SystemExit(f"{e}: run it from the project folder as `python -m benchmarks ui`") from None
 
-PAGES = ["", "train", "denoise", "compare", "garment"]
+PAGES = [page.url_path for page in NAV_PAGES]
 
 # Marks, in the page's own clock: the mouse released / a file chosen (capture phase, so the
 # canvas and the uploader cannot hide them), and the first frame where the "Denoised" image

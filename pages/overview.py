@@ -9,32 +9,20 @@ from dae_core.models import catalog
 from dae_core.store import runs
 from dae_core.tasks import task_title
 from dashboard import runtime
+from dashboard.navigation import PAGES
 from dashboard.widgets import guarded
 
 runtime.run_through_app()
 
-LINKS = [  # (page, label, icon, what it is for)
-    ("pages/train.py", "Train", ":material/model_training:",
-     "Train any task as a background run and watch its curves live."),
-    ("pages/denoise.py", "Denoise", ":material/auto_fix_high:",
-     "Add noise to digits (or draw one) and see the autoencoder clean it."),
-    ("pages/latent.py", "Latent space", ":material/scatter_plot:",
-     "What the encoder learned without labels: its codes mapped, interpolated, probed."),
-    ("pages/compare.py", "Compare", ":material/compare_arrows:",
-     "Task 2 against Task 3, beside the assignment's reported figures."),
-    ("pages/garment.py", "Garment", ":material/checkroom:",
-     "Upload or pick a garment picture and see what the classifiers say."),
-    ("pages/studies.py", "Studies", ":material/science:",
-     "Many runs over seeds: charts with 95% bands, and what the data show."),
-]
+LINKS = PAGES[1:]  # a card for every page but this one
 CARDS_PER_ROW = 3
 
 
 def show_links() -> None:
-    for column, (page, label, icon, blurb) in zip(st.columns(len(LINKS)), LINKS):
+    for column, link in zip(st.columns(len(LINKS)), LINKS):
         with column.container(border=True):
-            st.page_link(page, label=label, icon=icon)
-            st.caption(blurb)
+            st.page_link(link.path, label=link.title, icon=link.icon)
+            st.caption(link.blurb)
 
 
 def show_sources(entries: list[catalog.ModelEntry]) -> None:
