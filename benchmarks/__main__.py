@@ -28,6 +28,7 @@ def main(argv: list[str]) -> int:
             print(f"  {name:12s} {what}")
         return 0 if not argv or argv[0] in ("-h", "--help") else 2
     module = importlib.import_module(f"benchmarks.{BENCHMARKS[argv[0]][0]}")
+    sys.argv[0] = f"python -m benchmarks {argv[0]}"  # argparse's name for the command in --help
     module.main(argv[1:])
     return 0
 

@@ -33,25 +33,22 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-try:
-    from benchmarks.measure_ui import WATCH, tree_rss_mib
-    from dae_core import settings
-    from dae_core.data import datasets
-    from dae_core.models import catalog
-    from tests.support.browser import (
-        CHROMIUM,
-        CHROMIUM_ARGS,
-        VIEWPORT,
-        draw_stroke_async,
-        free_port,
-        start_app,
-        stop,
-        wait_for_app_async,
-        wait_healthy,
-    )
-    from tests.support.stream_client import Run, StreamSession, canvas_value
-except ModuleNotFoundError as e:  # run as a file: the project folder is not on the path
-    raise SystemExit(f"{e}: run it from the project folder as `python -m benchmarks load`") from None
+from benchmarks.measure_ui import WATCH, tree_rss_mib
+from dae_core import settings
+from dae_core.data import datasets
+from dae_core.models import catalog
+from tests.support.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    VIEWPORT,
+    draw_stroke_async,
+    free_port,
+    start_app,
+    stop,
+    wait_for_app_async,
+    wait_healthy,
+)
+from tests.support.stream_client import Run, StreamSession, canvas_value
 
 UPLOAD_EVERY = 3  # every third action an upload, the others strokes
 LOST_TEXT = "() => [...document.querySelectorAll('[role=dialog]')].some(d => /Connection error/.test(d.innerText))"

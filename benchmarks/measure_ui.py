@@ -24,26 +24,22 @@ import numpy as np
 from PIL import Image
 from playwright.sync_api import sync_playwright
 
+from dae_core import settings
+from dae_core.data import datasets
+from dae_core.models import catalog
 from dashboard.navigation import PAGES as NAV_PAGES
-
-try:
-    from dae_core import settings
-    from dae_core.data import datasets
-    from dae_core.models import catalog
-    from tests.support.browser import (
-        CHROMIUM,
-        CHROMIUM_ARGS,
-        VIEWPORT,
-        draw_stroke,
-        free_port,
-        start_app,
-        stop,
-        wait_for_app,
-        wait_for_image_change,
-        wait_healthy,
-    )
-except ModuleNotFoundError as e:  # run as a file: the project folder is not on the path
-    raise SystemExit(f"{e}: run it from the project folder as `python -m benchmarks ui`") from None
+from tests.support.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    VIEWPORT,
+    draw_stroke,
+    free_port,
+    start_app,
+    stop,
+    wait_for_app,
+    wait_for_image_change,
+    wait_healthy,
+)
 
 PAGES = [page.url_path for page in NAV_PAGES]
 

@@ -1,6 +1,6 @@
 """Driving the dashboard in a real browser: starting `streamlit run app.py`, Chromium's
 settings, waiting for Streamlit to finish drawing, images by caption, strokes on the canvas,
-screenshots. Shared by the browser tests (tests/e2e) and scripts/measure_ui.py; it takes
+screenshots. Shared by the browser tests (tests/e2e) and the UI benchmarks (benchmarks/); it takes
 Playwright page objects and imports neither Playwright nor Streamlit itself.
 """
 
@@ -19,7 +19,8 @@ from urllib.parse import urlsplit
 from dae_core.settings import PROJECT_ROOT
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-# Without the background-networking flags Chromium floods the closed network (docs/pitfalls.md).
+# Without the background-networking flags Chromium, as root, floods a closed network with
+# connection attempts.
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 VIEWPORT = {"width": 1400, "height": 1000}
@@ -98,21 +99,37 @@ _DRAWN = """() => {
 }"""
 
 
+class _DrawnWatch:
+    """"Drawn and steady for ``settle_s``", polled by the sync and the async wait alike."""
+
+    def __init__(self, url: str, timeout_s: float, settle_s: float):
+        self.url, self.timeout_s, self.settle_s = url, timeout_s, settle_s
+        self.deadline, self.steady_since = time.time() + timeout_s, None
+
+    def done(self, drawn: bool) -> bool:
+        """Whether the page has been drawn long enough; AssertionError once the time is up."""
+        self.steady_since = (self.steady_since or time.time()) if drawn else None
+        if self.steady_since and time.time() - self.steady_since >= self.settle_s:
+            return True
+        if time.time() > self.deadline:
+            raise AssertionError(f"{self.url}: app not drawn after {self.timeout_s:.0f} s")
+        return False
+
+
+def _exception_message(url: str, text: str) -> str:
+    return f"{url} shows an exception:\n{text}"
+
+
+def _stroke_xy(box: dict, points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Fractions of the canvas box -> page coordinates."""
+    return [(box["x"] + fx * box["width"], box["y"] + fy * box["height"]) for fx, fy in points]
+
+
 def wait_for_app(page, timeout_s: float = APP_TIMEOUT_S, settle_s: float = 0.6) -> None:
     """Wait until the app has finished its script run and drawn everything (steady for
     ``settle_s``), then assert that no exception is shown on the page."""
-    deadline = time.time() + timeout_s
-    steady_since = None
-    while True:
-        if page.evaluate(_DRAWN):
-            steady_since = steady_since or time.time()
-            if time.time() - steady_since >= settle_s:
-                break
-        else:
-            steady_since = None
-        if time.time() > deadline:
-            state = page.locator('[data-testid="stApp"]').get_attribute("data-test-script-state")
-            raise AssertionError(f"{page.url}: app not drawn after {timeout_s:.0f} s (script state {state})")
+    watch = _DrawnWatch(page.url, timeout_s, settle_s)
+    while not watch.done(page.evaluate(_DRAWN)):
         page.wait_for_timeout(200)
     assert_no_exception(page)
 
@@ -120,7 +137,7 @@ def wait_for_app(page, timeout_s: float = APP_TIMEOUT_S, settle_s: float = 0.6) 
 def assert_no_exception(page) -> None:
     exceptions = page.get_by_test_id("stException")
     if exceptions.count():
-        raise AssertionError(f"{page.url} shows an exception:\n{exceptions.first.inner_text()}")
+        raise AssertionError(_exception_message(page.url, exceptions.first.inner_text()))
 
 
 def open_page(page, app_url: str, path: str = "") -> None:
@@ -168,8 +185,7 @@ def draw_stroke(page, points: list[tuple[float, float]], key: str = "denoise_can
     drawable canvas keyed ``key``; it lives in the page (a shadow root), not in an iframe."""
     canvas = page.locator(f".st-key-{key} canvas").last  # fabric's top canvas takes the mouse
     canvas.scroll_into_view_if_needed()
-    box = canvas.bounding_box()
-    xy = [(box["x"] + fx * box["width"], box["y"] + fy * box["height"]) for fx, fy in points]
+    xy = _stroke_xy(canvas.bounding_box(), points)
     page.mouse.move(*xy[0])
     page.mouse.down()
     for x, y in xy[1:]:
@@ -177,34 +193,23 @@ def draw_stroke(page, points: list[tuple[float, float]], key: str = "denoise_can
     page.mouse.up()
 
 
-# --- the same for Playwright's async API (scripts/load_test.py: many sessions at once) ----
+# --- the same for Playwright's async API (benchmarks/load_test.py: many sessions at once) ----
 
 async def wait_for_app_async(page, timeout_s: float = APP_TIMEOUT_S, settle_s: float = 0.6) -> None:
-    """``wait_for_app`` for an async page: drawn and steady for ``settle_s``; AssertionError
-    when it is not drawn within ``timeout_s`` or shows an exception."""
-    deadline = time.time() + timeout_s
-    steady_since = None
-    while True:
-        if await page.evaluate(_DRAWN):
-            steady_since = steady_since or time.time()
-            if time.time() - steady_since >= settle_s:
-                break
-        else:
-            steady_since = None
-        if time.time() > deadline:
-            raise AssertionError(f"{page.url}: app not drawn after {timeout_s:.0f} s")
+    """``wait_for_app`` for an async page."""
+    watch = _DrawnWatch(page.url, timeout_s, settle_s)
+    while not watch.done(await page.evaluate(_DRAWN)):
         await page.wait_for_timeout(100)
     exceptions = page.get_by_test_id("stException")
     if await exceptions.count():
-        raise AssertionError(f"{page.url} shows an exception:\n{await exceptions.first.inner_text()}")
+        raise AssertionError(_exception_message(page.url, await exceptions.first.inner_text()))
 
 
 async def draw_stroke_async(page, points: list[tuple[float, float]], key: str = "denoise_canvas") -> None:
     """``draw_stroke`` for an async page."""
     canvas = page.locator(f".st-key-{key} canvas").last
     await canvas.scroll_into_view_if_needed()
-    box = await canvas.bounding_box()
-    xy = [(box["x"] + fx * box["width"], box["y"] + fy * box["height"]) for fx, fy in points]
+    xy = _stroke_xy(await canvas.bounding_box(), points)
     await page.mouse.move(*xy[0])
     await page.mouse.down()
     for x, y in xy[1:]:
