@@ -1,6 +1,7 @@
 """The lab's tasks as data: the one table every page, the command line and training ask.
 
-Adding a task means adding a ``TaskSpec`` here (and its model builder in ``models``).
+Adding a task: a ``TaskSpec`` here, its builder in ``models.builders`` and its branch in
+``training.train.build_model`` (docs/architecture.md, "Add a task").
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ class TaskSpec:
     needs_autoencoder: bool  # starts from a trained Task 1 autoencoder
     metric: str  # the second training curve beside the loss: "mse" or "accuracy"
     headline: str  # the test figure that sums it up: "psnr_denoised" or "accuracy"
+    # a classifier that needs one: the autoencoder task whose encoder it starts from by default
+    autoencoder_task: str = "task1"
 
     @property
     def is_autoencoder(self) -> bool:
@@ -30,8 +33,10 @@ class TaskSpec:
         return ("loss", self.metric)
 
 
-def _classifier(name: str, title: str, noisy: bool = False, autoencoder: bool = True) -> TaskSpec:
-    return TaskSpec(name, title, "fashion-mnist", "classes", noisy, autoencoder, "accuracy", "accuracy")
+def _classifier(name: str, title: str, noisy: bool = False, autoencoder: bool = True,
+                autoencoder_task: str = "task1") -> TaskSpec:
+    return TaskSpec(name, title, "fashion-mnist", "classes", noisy, autoencoder, "accuracy", "accuracy",
+                    autoencoder_task)
 
 
 TASK_SPECS: dict[str, TaskSpec] = {spec.name: spec for spec in (
@@ -45,6 +50,14 @@ TASK_SPECS: dict[str, TaskSpec] = {spec.name: spec for spec in (
     # The label-efficiency study's in-domain pretraining (Task 1's recipe on garments).
     TaskSpec("fashion_ae", "Autoencoder on Fashion-MNIST images, without their labels", "fashion-mnist",
              "image", True, False, "mse", "psnr_denoised"),
+    # The pretraining study's arms: an encoder frozen under a linear head (a probe) or a small
+    # head, and a fully connected autoencoder with its encoder fine-tuned as a classifier.
+    _classifier("probe", "Linear probe: a frozen encoder + a linear head (Fashion-MNIST)"),
+    _classifier("frozen_head", "A frozen encoder + a small head, Dense and dropout (Fashion-MNIST)"),
+    TaskSpec("mlp_ae", "Fully connected autoencoder on Fashion-MNIST images, without their labels",
+             "fashion-mnist", "image", True, False, "mse", "psnr_denoised"),
+    _classifier("mlp", "Fully connected classifier: an MLP autoencoder's encoder fine-tuned (Fashion-MNIST)",
+                autoencoder_task="mlp_ae"),
 )}
 TASKS = tuple(TASK_SPECS)
 VARIANTS = ("frozen_ae", "unfrozen_ae", "frozen_ae_noisy")

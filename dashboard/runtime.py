@@ -25,7 +25,7 @@ import streamlit as st
 from dae_core.models.device import device_description, enable_gpu_memory_growth
 
 # The import waits this long unless a page needs TensorFlow sooner: meanwhile the browser fetches
-# the first page's scripts, which the import (holding the GIL) would slow down by ~0.5 s.
+# the first page's scripts, which the import (holding the GIL) would slow down.
 GRACE_S = 2.0
 
 _log = logging.getLogger(__name__)

@@ -16,7 +16,7 @@ from dae_core.errors import LabError
 from dae_core.images import imaging
 from dae_core.models import catalog
 
-if TYPE_CHECKING:  # pandas takes ~0.5 s to import, and the Overview (the first page) shows no table
+if TYPE_CHECKING:  # pandas is slow to import, and the Overview (the first page) shows no table
     import pandas as pd
 
 

@@ -45,7 +45,7 @@ class Method:
 
 
 def _nl_means(images: np.ndarray, h: float) -> np.ndarray:
-    # Small patches and search window: ~1 ms per 28x28 image, against ~5 ms for the defaults.
+    # Small patches and search window: several times faster than the defaults on 28x28 digits.
     return np.stack([restoration.denoise_nl_means(im, h=h, patch_size=5, patch_distance=6,
                                                   fast_mode=True) for im in images])
 

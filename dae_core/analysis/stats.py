@@ -15,7 +15,7 @@ import numpy as np
 if TYPE_CHECKING:
     import pandas as pd
 
-# scipy.stats (~0.8 s) and pandas (~0.3 s) are imported inside the functions that use them,
+# scipy.stats and pandas take a while to import: they are imported inside the functions that use them,
 # so importing this module stays near-instant (numpy only).
 # Below 6 pairs the exact two-sided Wilcoxon p can never drop below 0.05 (n=5: 2/32),
 # so reporting it would only suggest a check that cannot succeed.

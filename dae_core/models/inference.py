@@ -1,8 +1,8 @@
 """Fast inference on one image or a few: a Keras model behind traced ``tf.function``s.
 
 ``model.predict`` builds a data pipeline on every call and calling the model eagerly
-dispatches layer by layer; one traced graph with an open batch axis runs one image some
-30-50 times faster (``python -m benchmarks training``; figures in docs/results.md). For a single
+dispatches layer by layer; one traced graph with an open batch axis runs one image many times
+faster (``python -m benchmarks training``; figures in docs/results.md). For a single
 image (a canvas stroke, an upload) an XLA-compiled copy of the graph is faster still; XLA
 compiles once per input shape (seconds), so only the one-image shape is compiled, and in the
 background, so loading a model does not wait for it.
