@@ -27,3 +27,13 @@ class JobError(LabError):
 
 class NotFoundError(LabError, LookupError):
     """A run or model reference that names nothing, or more than one thing."""
+
+
+class DamagedFileError(LabError, ValueError):
+    """A file the lab reads (a run's config, a study's record, the manifest, ...) that is cut,
+    binary or of the wrong shape. ``path`` is the file; the message names it and the fix.
+    Also a ``ValueError``, so a reader that already skipped unreadable JSON skips it too."""
+
+    def __init__(self, path, problem: str, fix: str):
+        self.path, self.problem, self.fix = path, problem, fix
+        super().__init__(f"{path} is damaged ({problem}). Fix: {fix}")

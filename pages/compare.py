@@ -6,11 +6,12 @@ import streamlit as st
 
 from dae_core.analysis import assignment, metrics, plots, report
 from dae_core.data import datasets
+from dae_core.errors import DamagedFileError
 from dae_core.models import catalog
 from dae_core.studies import evidence, store
 from dashboard import runtime
 from dashboard.loaders import BY_FILE, load_test_set
-from dashboard.widgets import download_csv, guarded, pick_model, show_table
+from dashboard.widgets import download_csv, guarded, pick_model, show_error, show_table
 
 runtime.run_through_app()
 
@@ -41,7 +42,11 @@ def show_headline(comp: report.Comparison) -> None:
 
 def show_seeds_study(preset: str) -> None:
     """The seeds study's means and intervals beside these single runs, when it has been run."""
-    seeds = store.shipped_results("seeds")
+    try:
+        seeds = store.shipped_results("seeds")
+    except DamagedFileError as e:  # named; the comparison above stands
+        show_error(e)
+        return
     if seeds is not None and "preset" in seeds:  # the study's runs are of one preset: these models'?
         seeds = seeds[seeds["preset"] == preset]
     if seeds is None or seeds.empty:

@@ -5,12 +5,13 @@ import streamlit as st
 
 from dae_core.analysis import classical, metrics, plots
 from dae_core.data.noise import LEVEL_LIMITS, LEVEL_NAMES, NOISE_KINDS, NoiseConfig, add_noise
+from dae_core.errors import DamagedFileError
 from dae_core.images import imaging
 from dae_core.models import catalog
 from dashboard import runtime
 from dashboard.fast_canvas import st_canvas
 from dashboard.loaders import BY_FILE, load_predictor, load_test_set
-from dashboard.widgets import guarded, pick_model, show_image, uploaded_image
+from dashboard.widgets import guarded, pick_model, show_error, show_image, uploaded_image
 
 runtime.run_through_app()
 
@@ -59,7 +60,10 @@ def show_denoising(predictor, clean: np.ndarray, noise: NoiseConfig, seed: int) 
     clean = clean[None, ..., None]
     noisy = add_noise(clean, noise, np.random.default_rng(seed))
     denoised = predictor(noisy)
-    results = classical.run_all(noisy, noise.kind, noise.level)  # one image: a few ms in all
+    try:
+        results = classical.run_all(noisy, noise.kind, noise.level)  # one image: a few ms in all
+    except DamagedFileError as e:  # the classical side is left out; the autoencoder's stands
+        results, damaged = [], e
     # Every image's figures in one call each: many sessions share one interpreter lock, and
     # fewer, larger array operations hold it for less time in all.
     outputs = np.concatenate([noisy, denoised] + [r.images for r in results])
@@ -73,6 +77,9 @@ def show_denoising(predictor, clean: np.ndarray, noise: NoiseConfig, seed: int) 
     show_image(denoised, "Denoised", after)
     after.metric("PSNR denoised", f"{psnr[1]:.2f} dB", f"{psnr[1] - psnr[0]:+.2f} dB")
     after.metric("SSIM denoised", f"{ssim[1]:.3f}", f"{ssim[1] - ssim[0]:+.3f}")
+    if not results:
+        show_error(damaged)
+        return
     st.caption("Classical denoisers, each tuned on validation digits for the nearest noise level:")
     for k, (r, column) in enumerate(zip(results, st.columns(len(results))), start=2):
         show_image(r.images, f"{r.label}: {psnr[k]:.2f} dB", column)
@@ -125,7 +132,12 @@ def show_page() -> None:
     st.subheader("PSNR against noise level")
     st.caption(f"Mean over the first {CHART_IMAGES} test digits, for each noise type; dashed: the "
                f"classical denoisers (tuned) on {noise.kind} noise.")
-    chart = plots.psnr_vs_level(psnr_table(entry), classical_psnr_table(noise.kind))
+    try:
+        others = classical_psnr_table(noise.kind)
+    except DamagedFileError as e:  # the autoencoder's curves alone
+        others = None
+        show_error(e)
+    chart = plots.psnr_vs_level(psnr_table(entry), others)
     st.plotly_chart(chart, key="denoise_psnr_chart")
 
 

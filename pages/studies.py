@@ -7,6 +7,7 @@ import streamlit as st
 
 from dae_core import settings
 from dae_core.analysis import plots, robustness
+from dae_core.errors import DamagedFileError
 from dae_core.studies import designs, evidence, runner, store
 from dashboard import runtime, widgets
 
@@ -27,7 +28,18 @@ DEMO = ["--seeds", "2", "--budgets", "100,300", "--arms", "scratch,random-init",
 
 
 def shipped(name: str) -> tuple[pd.DataFrame | None, dict]:
-    return store.shipped_results(name), store.shipped_about(name)
+    """The shipped results and how they were made; a damaged file is named and left out."""
+    try:
+        table = store.shipped_results(name)
+    except DamagedFileError as e:
+        widgets.show_error(e)
+        return None, {}
+    try:
+        about = store.shipped_about(name)
+    except DamagedFileError as e:
+        widgets.show_error(e)
+        about = {}
+    return table, about
 
 
 def live_folder(study_id: str):

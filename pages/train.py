@@ -38,7 +38,12 @@ def show_run(path: str, polling: bool) -> None:
     progress = jobs.progress(run)
     if polling and not progress.active:
         st.rerun()
-    recipe = TrainConfig.from_dict(run.config())
+    try:
+        recipe = TrainConfig.from_dict(run.config())
+    except (TypeError, ValueError) as e:  # a damaged run folder: named, the rest of the page works
+        st.subheader(f"`{run.id}`")
+        st.error(progress.message if progress.state == "damaged" else f"Run {run.id} is damaged: {e}")
+        return
     st.subheader(f"{task_title(recipe.task)} · {recipe.preset} · `{run.id}`")
     if progress.state == "running":
         st.progress(progress.fraction, text=progress.message)

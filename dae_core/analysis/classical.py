@@ -23,6 +23,8 @@ from skimage import filters, restoration
 
 from dae_core.analysis.metrics import DEFAULT_LEVELS, psnr, ssim
 from dae_core.data.noise import NoiseConfig, add_noise
+from dae_core.errors import DamagedFileError
+from dae_core.store.runs import is_number, read_json
 
 PARAMS_FILE = Path(__file__).with_name("classical_params.json")
 VALIDATION_IMAGES = 300
@@ -80,14 +82,39 @@ def tuned_parameters(clean_val: np.ndarray, levels: dict | None = None, seed: in
             for kind, kind_levels in (levels or DEFAULT_LEVELS).items()}
 
 
+PARAMS_FIX = ("restore it with `git checkout dae_core/analysis/classical_params.json`, or tune "
+              "again with `python -m dae_core.analysis.classical`")
+
+
 @functools.lru_cache(maxsize=4)
 def load_params(path: Path = PARAMS_FILE) -> dict:
-    return json.loads(Path(path).read_text())["params"]
+    """{kind: {level: {method: param}}}, checked; ``DamagedFileError`` naming the file when it
+    is cut, binary or of the wrong shape."""
+    params = read_json(Path(path), PARAMS_FIX)
+    params = params.get("params") if isinstance(params, dict) else None
+    if not isinstance(params, dict) or not params:
+        raise DamagedFileError(path, "no table of tuned parameters under \"params\"", PARAMS_FIX)
+    for kind, by_level in params.items():
+        if not isinstance(by_level, dict) or not by_level:
+            raise DamagedFileError(path, f"noise {kind!r} has no levels", PARAMS_FIX)
+        for level, methods in by_level.items():
+            try:
+                float(level)
+            except ValueError:
+                raise DamagedFileError(path, f"noise {kind!r}: level {level!r} is no number", PARAMS_FIX)
+            if not isinstance(methods, dict) or not all(
+                    name in METHODS and is_number(value) and value > 0 for name, value in methods.items()):
+                raise DamagedFileError(path, f"noise {kind!r} at {level}: not a table of known methods "
+                                       "and positive numbers", PARAMS_FIX)
+    return params
 
 
 def params_for(kind: str, level: float, table: dict | None = None) -> dict:
     """The tuned {method: param} at the nearest tuned level of ``kind`` (the lower of two equals)."""
-    by_level = (table or load_params())[kind]
+    table = table or load_params()
+    if kind not in table:
+        raise DamagedFileError(PARAMS_FILE, f"no parameters for noise {kind!r}", PARAMS_FIX)
+    by_level = table[kind]
     nearest = min(by_level, key=lambda lv: (abs(float(lv) - level), float(lv)))
     return by_level[nearest]
 

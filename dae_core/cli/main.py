@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import sys
@@ -11,9 +12,10 @@ from pathlib import Path
 
 from dae_core import settings
 from dae_core.cli import study
+from dae_core.cli.values import LabParser, positive_int
 from dae_core.data import datasets
 from dae_core.data.noise import NOISE_KINDS
-from dae_core.errors import LabError
+from dae_core.errors import DamagedFileError, LabError
 from dae_core.models import catalog
 from dae_core.store.runs import Run, find_run, run_summaries
 from dae_core.tasks import TASKS, task_spec
@@ -201,6 +203,10 @@ def cmd_reproduce(args) -> int:
 
 def cmd_ship(args) -> int:
     run = find_run(args.run, args.runs_dir)
+    preset = run.config().get("preset")  # the file name is made of a known task and preset only
+    if preset not in PRESETS:
+        raise DamagedFileError(run.config_path, f"preset {preset!r} is not one of {', '.join(PRESETS)}",
+                               "ship only a run trained at a preset")
     entry = catalog.ship_run(run, args.made_by or "")
     print(f"shipped {run.id} as {entry.path}")
     return 0
@@ -218,7 +224,7 @@ def cmd_data(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m dae_core", description=__doc__)
+    parser = LabParser(prog="python -m dae_core", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("train", help="train one model as a recorded run")
     p.add_argument("task", nargs="?", choices=TASKS, default="task2")
@@ -232,7 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("runs", help="list runs")
     p = sub.add_parser("evaluate", help="test figures of a model (shipped name, run id or path)")
     p.add_argument("model")
-    p.add_argument("--classical-images", type=int, default=1000,
+    p.add_argument("--classical-images", type=positive_int, default=1000,
                    help="autoencoders: test images for the comparison with classical denoisers")
     p = sub.add_parser("compare", help="Task 4: compare two classifiers")
     p.add_argument("a", nargs="?", default="task2-seed")
@@ -265,7 +271,17 @@ def main(argv=None) -> int:
     except (LabError, ValueError) as e:  # what the user can fix; anything else is a bug
         print(f"error: {e}", file=sys.stderr)
         return 2
-    except OSError as e:  # a full disk, a read-only folder
+    except BrokenPipeError:  # `python -m dae_core runs | head`: the reader has all it wants
+        try:  # no second error when Python flushes stdout at exit
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):  # stdout is no file (captured)
+            pass
+        return 1
+    except OSError as e:
+        if e.errno not in (errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EDQUOT):
+            print(f"error: {e.filename or 'a file'}: {e.strerror or e}", file=sys.stderr)
+            return 2
+        # a full disk, a read-only folder
         print(f"error: cannot write {e.filename or 'a file'} ({e.strerror or e}). Fix: free some disk "
               f"space or make the folder writable (or point {settings.RUNS_DIR_ENV} elsewhere).", file=sys.stderr)
         return 2

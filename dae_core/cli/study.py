@@ -10,6 +10,7 @@ from dae_core.data import datasets
 from dae_core.models import catalog
 from dae_core.store.runs import Run
 from dae_core.studies import evidence, store
+from dae_core.cli.values import int_list, name_list, plain_name, positive_float, positive_int
 from dae_core.training.config import PRESETS
 
 NAMES = ("label-efficiency", "seeds", "variants", "robustness")
@@ -18,13 +19,13 @@ NAMES = ("label-efficiency", "seeds", "variants", "robustness")
 def add_parser(sub) -> None:
     p = sub.add_parser("study", help="run or continue a study (many runs), then summarise it")
     p.add_argument("name", choices=NAMES)
-    p.add_argument("--seeds", type=int, default=3, help="seeds per arm and setting (variants: use 1)")
+    p.add_argument("--seeds", type=positive_int, default=3, help="seeds per arm and setting (variants: use 1)")
     p.add_argument("--preset", choices=PRESETS, default="seed", help="seeds and variants: the preset")
-    p.add_argument("--budgets", help="label budgets, comma-separated (default 100,...,48000)")
-    p.add_argument("--arms", help="arms, comma-separated (default all)")
-    p.add_argument("--epochs-scale", type=float, default=1.0, help="scale every member's epochs")
-    p.add_argument("--steps-per-epoch", type=int, help="steps of 100 images per epoch (default 100)")
-    p.add_argument("--id", help="the study's folder name (default: its name)")
+    p.add_argument("--budgets", type=int_list, help="label budgets, comma-separated (default 100,...,48000)")
+    p.add_argument("--arms", type=name_list, help="arms, comma-separated (default all)")
+    p.add_argument("--epochs-scale", type=positive_float, default=1.0, help="scale every member's epochs")
+    p.add_argument("--steps-per-epoch", type=positive_int, help="steps of 100 images per epoch (default 100)")
+    p.add_argument("--id", type=plain_name, help="the study's folder name (default: its name)")
     p.add_argument("--ray", metavar="ADDRESS", help="run the members on a Ray cluster ('auto' or host:port)")
     p.add_argument("--results-only", action="store_true", help="summarise without training")
     p.add_argument("--models", help="robustness: the classifiers, comma-separated (default: the shipped)")
@@ -58,8 +59,7 @@ def _training_study(args):
         options["preset"] = args.preset
     elif args.preset != "seed":
         raise ValueError("the label-efficiency study trains at the seed preset only")
-    grid = dict(budgets=args.budgets and tuple(int(b) for b in args.budgets.split(",")),
-                arms=args.arms and tuple(args.arms.split(",")), steps_per_epoch=args.steps_per_epoch)
+    grid = dict(budgets=args.budgets, arms=args.arms, steps_per_epoch=args.steps_per_epoch)
     grid = {k: v for k, v in grid.items() if v}
     if grid and args.name != "label-efficiency":
         raise ValueError(f"--{next(iter(grid)).replace('_', '-')} applies to the label-efficiency study only")

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dae_core import settings
-from dae_core.errors import NotFoundError
-from dae_core.store.runs import Run, list_runs, write_json_atomic
+from dae_core.errors import DamagedFileError, NotFoundError
+from dae_core.store.runs import Run, is_plain_name, list_runs, write_json_atomic
 from dae_core.tasks import TASK_SPECS
 
 HISTORY_KEYS = ("epoch", "loss", "val_loss", "accuracy", "val_accuracy", "mse", "val_mse", "seconds")
@@ -59,6 +59,7 @@ def _manifest_path(models_dir: Path) -> Path:
 
 
 REQUIRED = {"name": str, "task": str, "preset": str, "file": str}  # a manifest entry's fields
+OPTIONAL = {"test": dict, "history": list, "config": dict, "command": str}  # when present
 
 
 def read_manifest(models_dir: str | Path | None = None) -> list[dict]:
@@ -86,14 +87,26 @@ def _check_manifest(path: Path) -> tuple[list[dict], list[str]]:
     for number, entry in enumerate(entries, start=1):
         wrong = [k for k, kind in REQUIRED.items() if not isinstance(entry, dict)
                  or not isinstance(entry.get(k), kind)]
+        wrong += [k for k, kind in OPTIONAL.items() if not wrong and k in entry
+                  and not isinstance(entry[k], kind)]
         if not wrong and entry["task"] not in TASK_SPECS:
             wrong = [f"task {entry['task']!r}"]
+        if not wrong and not _inside(path.parent / entry["file"], path.parent):
+            wrong = [f"file {entry['file']!r} (outside {path.parent})"]
         if wrong:
             problems.append(f"{path}, model {number}: {', '.join(wrong)} missing or wrong, so it is left "
                             f"out. Fix: {RESTORE_HINT}.")
         else:
             valid.append(entry)
     return valid, problems
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    """Whether ``path``, symlinks resolved, is inside ``folder`` (resolved)."""
+    try:
+        return path.resolve().is_relative_to(folder.resolve()) and path.resolve() != folder.resolve()
+    except (OSError, RuntimeError):
+        return False
 
 
 def shipped_models(models_dir: str | Path | None = None) -> list[ModelEntry]:
@@ -138,17 +151,18 @@ def _mtime_ns(path: Path) -> int | None:
 @functools.lru_cache(maxsize=512)
 def _run_entry(path: Path, stamps: tuple) -> ModelEntry | None:
     """A finished run's entry; cached by its files' modification times (``stamps``), so
-    a page rerun does not re-read every run's metrics, yet a resumed run is read afresh."""
+    a page rerun does not re-read every run's metrics, yet a resumed run is read afresh.
+    A damaged run folder gives None (the Train page's table and ``runs`` show it as damaged)."""
     run = Run(path)
-    status = run.status()
-    if status.get("state") not in ("completed", "stopped") or not run.model_path.exists():
-        return None
     try:
+        status = run.status()
+        if status.get("state") not in ("completed", "stopped") or not run.model_path.is_file():
+            return None
         config = run.config()
-    except (OSError, ValueError):  # a damaged run folder: the Train page's table shows it as such
+        return ModelEntry(run.id, config["task"], config.get("preset", "?"), run.model_path, "run",
+                          status.get("test", {}), epoch_history(run), config)
+    except (OSError, ValueError):  # DamagedFileError is a ValueError
         return None
-    return ModelEntry(run.id, config["task"], config["preset"], run.model_path, "run",
-                      status.get("test", {}), epoch_history(run), config)
 
 
 def run_models(runs_dir: str | Path | None = None) -> list[ModelEntry]:
@@ -167,12 +181,17 @@ def all_models(task: str | None = None, runs_dir=None, models_dir=None) -> list[
 def ship_run(run: Run, command: str, models_dir: str | Path | None = None) -> ModelEntry:
     """Copy a finished run's model into ``models/`` as ``<task>-<preset>.keras`` and list it."""
     models_dir = Path(models_dir or default_models_dir())
-    models_dir.mkdir(parents=True, exist_ok=True)
-    config, status = run.config(), run.status()
+    config, status = run.config(), run.status()  # config: a known task (DamagedFileError if not)
+    if not is_plain_name(config.get("preset")):
+        raise DamagedFileError(run.config_path, f"preset {config.get('preset')!r} is no preset name",
+                               "train the run again")
+    if not run.model_path.is_file():
+        raise NotFoundError(f"run {run.id} has no model.keras: only a finished run can be shipped.")
     # A local path means nothing on another machine: keep only the name of a start model.
     config = {**config, "data_dir": None,
               "init_from": config.get("init_from") and Path(config["init_from"]).name}
-    name = f"{config['task']}-{config['preset']}"
+    name = f"{config['task']}-{config['preset']}"  # both plain names: the file stays in models/
+    models_dir.mkdir(parents=True, exist_ok=True)
     from dae_core.models.builders import load_model, weights_only  # deferred: TensorFlow
 
     tmp = models_dir / f".{name}.partial.keras"
@@ -198,9 +217,17 @@ def resolve_model(ref: str, runs_dir=None) -> ModelEntry:
         raise NotFoundError(f"{ref!r} starts {len(matches)} run ids: give more of the id.")
     if ref.endswith(".keras") and Path(ref).is_file():
         return file_entry(Path(ref))
+    for run in list_runs(runs_dir):  # a run of that id whose files are damaged: say so
+        if run.id == ref or (ref and run.id.startswith(ref)):
+            try:
+                run.config()
+            except DamagedFileError as e:
+                raise NotFoundError(f"run {run.id} is no usable model: {e}") from e
     names = ", ".join(e.name for e in shipped_models())
+    problems = manifest_problems()
+    cause = f" The manifest is damaged: {' '.join(problems)}" if problems else ""
     raise NotFoundError(f"no model {ref!r}: give a shipped name ({names}), a finished run id, "
-                        "or the path of a .keras file.")
+                        f"or the path of a .keras file.{cause}")
 
 
 def invocation() -> str:

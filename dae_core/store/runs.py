@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from dae_core import settings
-from dae_core.errors import NotFoundError
+from dae_core.errors import DamagedFileError, NotFoundError
 from dae_core.tasks import TASK_SPECS
 
 STATES = ("queued", "running", "completed", "failed", "stopped")
@@ -39,6 +39,75 @@ def write_json_atomic(path: Path, obj) -> None:
         os.replace(tmp, path)
     finally:  # a full disk or a read-only folder leaves no half-written temporary file behind
         tmp.unlink(missing_ok=True)
+
+
+def read_json(path: Path, fix: str):
+    """A JSON file's content; a file that is missing, unreadable, binary or cut short raises
+    ``DamagedFileError`` naming it and ``fix``."""
+    try:
+        return json.loads(Path(path).read_bytes().decode("utf-8"))
+    except FileNotFoundError as e:
+        raise DamagedFileError(path, "missing", fix) from e
+    except OSError as e:
+        raise DamagedFileError(path, f"unreadable: {e.strerror or e}", fix) from e
+    except UnicodeDecodeError as e:
+        raise DamagedFileError(path, "binary bytes, not JSON text", fix) from e
+    except ValueError as e:
+        raise DamagedFileError(path, f"not JSON: {e}", fix) from e
+
+
+def is_number(value) -> bool:
+    """A plain int or float (not a bool), as the lab's records hold its figures."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_plain_name(name) -> bool:
+    """A file-name-safe name: letters, digits, ``-`` and ``_`` (no path, no dot)."""
+    return isinstance(name, str) and 0 < len(name) <= 100 and all(
+        c.isascii() and (c.isalnum() or c in "-_") for c in name)
+
+
+CONFIG_FIX = "delete the run folder (it cannot be resumed or shipped), or train it again"
+# status.json's fields and their checks; a field of the wrong type is dropped when read.
+STATUS_FIELDS = {
+    "state": lambda v: v in STATES, "epoch": is_int, "epochs": is_int, "pid": is_int,
+    "updated": is_number, "started": is_number, "finished": is_number, "eta_s": is_number,
+    "device": lambda v: isinstance(v, str), "error": lambda v: isinstance(v, str),
+    "note": lambda v: isinstance(v, str),
+    "test": lambda v: isinstance(v, dict) and all(is_number(x) or x is None for x in v.values()),
+    "last": lambda v: isinstance(v, dict) and all(is_number(x) or x is None for x in v.values()),
+}
+# metrics.jsonl records: these fields' checks; any other field holds a number (or null).
+METRIC_FIELDS = {"kind": lambda v: isinstance(v, str), "epoch": is_int, "step": is_int,
+                 "steps": is_int, "partial": lambda v: isinstance(v, bool)}
+
+
+def check_run_config(config, path: Path) -> dict:
+    """``config`` as read from ``path``, if it has the shape every reader relies on: an object
+    with a known ``task``, a plain-name ``preset`` and a whole number of ``epochs`` (when given)."""
+    def damaged(problem: str):
+        return DamagedFileError(path, problem, CONFIG_FIX)
+
+    if not isinstance(config, dict):
+        raise damaged(f"a JSON {type(config).__name__}, not an object")
+    if config.get("task") not in TASK_SPECS:
+        raise damaged(f"task {config.get('task')!r} is not one of {', '.join(TASK_SPECS)}")
+    if "preset" in config and not is_plain_name(config["preset"]):
+        raise damaged(f"preset {config.get('preset')!r} is not a plain name")
+    if not is_int(config.get("epochs", 0)) or config.get("epochs", 0) < 0:
+        raise damaged(f"epochs {config.get('epochs')!r} is not a whole number")
+    return config
+
+
+def check_metric(record) -> bool:
+    """Whether a metrics.jsonl record has the shape the readers rely on."""
+    return isinstance(record, dict) and all(
+        METRIC_FIELDS[k](v) if k in METRIC_FIELDS else (is_number(v) or v is None)
+        for k, v in record.items())
 
 
 def pid_alive(pid: int | None) -> bool:
@@ -135,19 +204,37 @@ class Run:
         write_json_atomic(self.config_path, config)
 
     def config(self) -> dict:
-        return json.loads(self.config_path.read_text())
+        """The run's config; ``DamagedFileError`` (naming the file) when it is missing, cut,
+        binary or of the wrong shape."""
+        return check_run_config(read_json(self.config_path, CONFIG_FIX), self.config_path)
 
     def status(self) -> dict:
-        try:
-            return json.loads(self.status_path.read_text())
-        except (OSError, ValueError):
+        """The run's status: ``{"state": "unknown"}`` when there is none yet; state ``damaged``
+        (and the problem under ``damaged``) when it cannot be read; a field of the wrong type is
+        left out and named under ``damaged``."""
+        if not self.status_path.exists():
             return {"state": "unknown"}
+        try:
+            status = read_json(self.status_path, "resume or delete the run")
+        except DamagedFileError as e:
+            return {"state": "damaged", "damaged": str(e)}
+        if not isinstance(status, dict):
+            return {"state": "damaged", "damaged": f"{self.status_path} is damaged (a JSON "
+                    f"{type(status).__name__}, not an object). Fix: delete the run folder."}
+        wrong = [k for k, check in STATUS_FIELDS.items() if k in status and not check(status[k])]
+        if wrong:
+            status = {k: v for k, v in status.items() if k not in wrong}
+            status.setdefault("state", "damaged")
+            status["damaged"] = (f"{self.status_path} is damaged ({', '.join(wrong)} of the wrong "
+                                 "type, left out). Fix: resume or delete the run.")
+        return status
 
     def set_status(self, state: str, **fields) -> dict:
         """Merge ``fields`` into the status (a None value removes that field) and set ``state``."""
         if state not in STATES:
             raise ValueError(f"state {state!r} is not one of {STATES}")
-        status = {**self.status(), **fields, "state": state, "updated": time.time()}
+        old = {k: v for k, v in self.status().items() if k != "damaged"}
+        status = {**old, **fields, "state": state, "updated": time.time()}
         if state in ACTIVE_STATES and "error" not in fields:
             status.pop("error", None)
         status = {k: v for k, v in status.items() if v is not None}
@@ -175,16 +262,19 @@ class Run:
             f.flush()
 
     def metrics(self, kind: str | None = None) -> list[dict]:
-        """Recorded lines (``kind`` "epoch" or "batch" to filter); a half-written last line is skipped."""
+        """Recorded lines (``kind`` "epoch" or "batch" to filter); a half-written last line, and
+        any line that is binary or not a record of numbers, is skipped."""
         try:
-            lines = (self.path / "metrics.jsonl").read_text().splitlines()
+            lines = (self.path / "metrics.jsonl").read_bytes().splitlines()
         except OSError:
             return []
         records = []
         for line in lines:
             try:
-                record = json.loads(line)
-            except ValueError:
+                record = json.loads(line.decode("utf-8"))
+            except ValueError:  # UnicodeDecodeError is one
+                continue
+            if not check_metric(record):
                 continue
             if kind is None or record.get("kind") == kind:
                 records.append(record)
@@ -198,10 +288,23 @@ class Run:
         os.replace(tmp, self.path / "metrics.jsonl")
 
     def request_stop(self) -> None:
-        (self.path / "STOP").touch()
+        """Write ``STOP`` in the folder itself: a ``STOP`` symlink (dangling, or pointing
+        anywhere) is replaced by a plain file, never followed."""
+        stop = self.path / "STOP"
+        if stop.is_symlink():
+            stop.unlink()
+        fd = os.open(stop, os.O_WRONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
+        os.close(fd)
 
     def stop_requested(self) -> bool:
-        return (self.path / "STOP").exists()
+        return os.path.lexists(self.path / "STOP")
+
+    def inside(self, root: str | Path) -> bool:
+        """Whether the folder, symlinks resolved, is directly inside ``root`` (resolved)."""
+        try:
+            return self.path.resolve().parent == Path(root).resolve()
+        except (OSError, RuntimeError):  # a symlink loop
+            return False
 
     def clear_stop(self) -> None:
         (self.path / "STOP").unlink(missing_ok=True)
@@ -212,16 +315,23 @@ def list_runs(root: str | Path | None = None) -> list[Run]:
     root = Path(root or default_runs_dir())
     if not root.is_dir():
         return []
-    runs = [run for run in map(Run, root.iterdir()) if run.exists()]
+    # a symlink to a folder elsewhere is no run of this folder (nothing is written through it)
+    runs = [run for run in map(Run, root.iterdir()) if run.exists() and run.inside(root)]
     return sorted(runs, key=lambda r: r.id, reverse=True)
 
 
 def find_run(ref: str, root: str | Path | None = None) -> Run:
     """A run of ``root`` by id, by unambiguous id prefix, or by the path of its folder; a
-    reference to anything outside ``root`` names no run (commands never write outside it)."""
+    reference to anything outside ``root``, symlinks resolved, names no run (commands never
+    write outside it)."""
     root = Path(root or default_runs_dir())
     if Path(ref).is_dir() and root.is_dir() and Path(ref).resolve().parent == root.resolve():
         ref = Path(ref).resolve().name
+    if ref and "/" not in ref and ref not in (".", "..") and (root / ref).is_symlink() \
+            and not Run(root / ref).inside(root):
+        raise NotFoundError(f"{root / ref} is a link to a folder outside {root}: it is no run of "
+                            "this folder, and nothing is written there. Fix: move the run folder "
+                            f"itself into {root}.")
     runs = list_runs(root)
     matches = [r for r in runs if r.id == ref] or [r for r in runs if ref and r.id.startswith(ref)]
     if not matches:
@@ -255,12 +365,12 @@ def summarize(run: Run) -> RunSummary:
     """The run's summary; a run whose config cannot be read shows as ``damaged``."""
     try:
         config = run.config()
-    except (OSError, ValueError):
+    except (OSError, ValueError):  # DamagedFileError is a ValueError
         return RunSummary(run.id, "?", "?", "damaged", 0, 0, None)
-    status, spec = run.status(), TASK_SPECS.get(config.get("task"))
-    test = status.get("test", {}).get(spec.headline) if spec else None
-    return RunSummary(run.id, config.get("task", "?"), config.get("preset", "?"), run.state(),
-                      int(status.get("epoch", 0)), int(config.get("epochs", 0)), test)
+    status, spec = run.status(), TASK_SPECS[config["task"]]
+    return RunSummary(run.id, config["task"], config.get("preset", "?"), run.state(),
+                      status.get("epoch", 0), config.get("epochs", 0),
+                      status.get("test", {}).get(spec.headline))
 
 
 def run_summaries(root: str | Path | None = None) -> list[RunSummary]:

@@ -44,6 +44,9 @@ def label_efficiency(seeds: int = 3, budgets=LABEL_BUDGETS, arms=LABEL_ARMS, epo
                      pretrain_epochs: int = 10) -> Design:
     """Test accuracy against labelled images, for four arms; the same subset for every arm at a
     given seed. The Fashion-MNIST autoencoder is trained once, first, without labels."""
+    unknown = [arm for arm in arms if arm not in LABEL_ARMS]
+    if unknown:
+        raise ValueError(f"arm {', '.join(unknown)} unknown; choose from {', '.join(LABEL_ARMS)}")
     members = []
     if "fashion-ae" in arms:
         pretrain = make_config("fashion_ae", "seed", epochs=max(1, round(pretrain_epochs * epochs_scale)),

@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dae_core import settings
-from dae_core.errors import JobError, NotFoundError
-from dae_core.store.runs import Run, default_runs_dir, write_json_atomic
+from dae_core.errors import DamagedFileError, JobError
+from dae_core.store.runs import (Run, default_runs_dir, is_int, is_number, is_plain_name, read_json,
+                                 write_json_atomic)
 
 PRETRAINED = "member:"  # an encoder_from naming another member: that member's model
 # The study folder, <runs>/studies/<id>/, and a shipped study's, studies/<name>/: named here only.
@@ -28,7 +29,10 @@ PROCESS_FILE, LOG_FILE = "process.json", "log.txt"  # the process started for it
 
 
 def study_folder(study_id: str, runs_dir=None) -> Path:
-    """Where study ``study_id``'s folder is (or would be) in the runs folder."""
+    """Where study ``study_id``'s folder is (or would be) in the runs folder; ``study_id`` is a
+    plain name (letters, digits, - and _), so the folder stays inside it."""
+    if not is_plain_name(study_id):
+        raise JobError(f"study id {study_id!r} is not a plain name: use letters, digits, - and _ only.")
     return Path(runs_dir or default_runs_dir()) / "studies" / study_id
 
 
@@ -94,10 +98,15 @@ class Study:
         return self.path.parent.parent
 
     def read(self) -> dict:
-        try:
-            return json.loads(self.file.read_text())
-        except (OSError, ValueError) as e:
-            raise NotFoundError(f"{self.file} is missing or damaged ({e}): run the study again.") from e
+        """study.json, checked: ``DamagedFileError`` naming it when it is missing, cut, binary or
+        of the wrong shape (a member's run that is no plain run id included)."""
+        fix = (f"delete {self.path} and run the study again (its members' runs stay), or give it "
+               "another name with --id")
+        data = read_json(self.file, fix)
+        problem = _study_problem(data)
+        if problem:
+            raise DamagedFileError(self.file, problem, fix)
+        return data
 
     def design(self) -> Design:
         d = self.read()["design"]
@@ -117,12 +126,80 @@ class Study:
         return run is not None and run.status().get("state") == "completed"
 
 
-def shipped_results(name: str):
-    """The results that ship with the project for study ``name`` (a DataFrame), or None."""
+def _fields_problem(data, cls) -> str | None:
+    """What is wrong with ``data`` as the fields of dataclass ``cls`` (None: nothing)."""
+    if not isinstance(data, dict):
+        return f"a JSON {type(data).__name__} where a {cls.__name__.lower()} belongs"
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    required = [n for n, f in fields.items()
+                if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+    missing, unknown = [n for n in required if n not in data], [k for k in data if k not in fields]
+    if missing or unknown:
+        return f"{cls.__name__.lower()} fields missing: {missing}, unknown: {unknown}"
+    return None
+
+
+# study.json's typed fields: design (a Design), members (Members), runs (member key -> run id)
+_TYPES = {"name": str, "question": str, "axis": (str, type(None)), "value": str, "key": str,
+          "arm": str, "config": dict, "setting": dict}
+
+
+def _study_problem(data) -> str | None:
+    """What is wrong with study.json's content ``data`` (None: nothing)."""
+    if not isinstance(data, dict) or not isinstance(data.get("runs"), dict):
+        return "no object with a design and runs"
+    design = data.get("design")
+    problem = _fields_problem(design, Design)
+    members = [] if problem else design["members"]
+    if not problem and not isinstance(members, list):
+        problem = "members is not a list"
+    for member in members if not problem else []:
+        problem = problem or _fields_problem(member, Member)
+        if not problem and not is_int(member["seed"]):
+            problem = f"member {member.get('key')!r}: seed {member['seed']!r} is not a whole number"
+    checked = [design] + members if not problem else []
+    wrong = [f"{k} {v!r}" for d in checked for k, v in d.items() if k in _TYPES and not isinstance(v, _TYPES[k])]
+    problem = problem or (f"wrong types: {', '.join(wrong)}" if wrong else None)
+    bad_runs = [v for k, v in data["runs"].items() if not isinstance(k, str) or not is_plain_name(v)]
+    if not problem and bad_runs:  # a run id is a folder name of the runs folder, never a path
+        problem = f"member runs that are no run id: {bad_runs[:3]}"
+    return problem
+
+
+RESULTS_FIX = "restore the shipped results with `git checkout studies/`, or run the study again"
+# The columns a study's results.csv needs (and those that must hold numbers), by kind of study.
+RESULTS_COLUMNS = {"robustness": (("model", "noise", "level", "accuracy"), ("level", "accuracy")),
+                   "training": (("arm", "seed", "accuracy"), ("seed", "accuracy"))}
+
+
+def _read_results_file(path: Path, kind: str | None = None):
+    """A results.csv as a DataFrame, checked against its kind's columns (``kind`` None: either);
+    None when there is none; ``DamagedFileError`` naming it when binary, cut or of other columns."""
     import pandas as pd
 
+    if not path.exists():
+        return None
+    try:
+        table = pd.read_csv(path, encoding="utf-8")
+    except (OSError, ValueError) as e:  # binary bytes, empty, not CSV (all ValueErrors)
+        raise DamagedFileError(path, f"not a readable CSV table: {type(e).__name__}", RESULTS_FIX) from e
+    kinds = [kind] if kind else list(RESULTS_COLUMNS)
+    for columns, numeric in (RESULTS_COLUMNS[k] for k in kinds):
+        if set(columns) <= set(table.columns) and all(
+                pd.api.types.is_numeric_dtype(table[c]) for c in numeric):
+            if "labels" in table.columns and not pd.api.types.is_numeric_dtype(table["labels"]):
+                break
+            return table
+    wanted = " or ".join(", ".join(RESULTS_COLUMNS[k][0]) for k in kinds)
+    raise DamagedFileError(path, f"columns {', '.join(map(str, table.columns))[:200]}, not {wanted} "
+                           "(numbers where figures belong)", RESULTS_FIX)
+
+
+def shipped_results(name: str):
+    """The results that ship with the project for study ``name`` (a DataFrame), or None;
+    ``DamagedFileError`` (naming the file) when they are damaged."""
     path = settings.studies_dir() / name / RESULTS_FILE
-    return pd.read_csv(path) if path.exists() else None
+    return _read_results_file(path, "robustness" if name == "robustness" else "training")
 
 
 def ship(folder: Path, name: str, command: str, seconds: float) -> Path:
@@ -136,9 +213,17 @@ def ship(folder: Path, name: str, command: str, seconds: float) -> Path:
 
 
 def shipped_about(name: str) -> dict:
-    """How a shipped study's results were made (command, seconds, date); {} when not recorded."""
+    """How a shipped study's results were made (command, seconds, date); {} when not recorded;
+    ``DamagedFileError`` (naming the file) when it is cut, binary or of the wrong types."""
     path = settings.studies_dir() / name / ABOUT_FILE
-    return json.loads(path.read_text()) if path.exists() else {}
+    if not path.exists():
+        return {}
+    about = read_json(path, RESULTS_FIX)
+    checks = {"command": lambda v: isinstance(v, str), "seconds": is_number,
+              "finished": lambda v: isinstance(v, str)}
+    if not isinstance(about, dict) or any(k in about and not ok(about[k]) for k, ok in checks.items()):
+        raise DamagedFileError(path, "not an object of command, seconds and finished", RESULTS_FIX)
+    return about
 
 
 def write_results(folder: Path, table) -> Path:
@@ -149,8 +234,6 @@ def write_results(folder: Path, table) -> Path:
 
 
 def read_results(folder: Path):
-    """The results last written into a study folder (a DataFrame), or None."""
-    import pandas as pd
-
-    path = Path(folder) / RESULTS_FILE
-    return pd.read_csv(path) if path.exists() else None
+    """The results last written into a study folder (a DataFrame), or None; ``DamagedFileError``
+    (naming the file) when they are damaged."""
+    return _read_results_file(Path(folder) / RESULTS_FILE)

@@ -134,10 +134,16 @@ class RunProgress:
 
 
 def progress(run: Run) -> RunProgress:
-    """The run's state, epochs, place within the epoch, ETA, device and a message for people."""
+    """The run's state, epochs, place within the epoch, ETA, device and a message for people;
+    a damaged config or status gives state ``damaged``, its message naming the file and the fix."""
     status, state = run.status(), run.state()
-    epochs = int(status.get("epochs") or run.config().get("epochs", 0))
-    epoch = int(status.get("epoch") or 0)
+    damaged = status.get("damaged")
+    try:
+        planned = run.config().get("epochs", 0)
+    except ValueError as e:  # DamagedFileError: the run cannot be trusted, nor resumed
+        planned, state, damaged = 0, "damaged", str(e)
+    epochs = status.get("epochs") or planned
+    epoch = status.get("epoch") or 0
     fraction = 0.0
     batches = run.metrics("batch")
     if state == "running" and batches and batches[-1].get("epoch") == epoch + 1:
@@ -147,8 +153,9 @@ def progress(run: Run) -> RunProgress:
     if eta is not None:  # the status was written at the last epoch's end: count down since then
         eta = max(0.0, eta - (time.time() - status.get("updated", time.time())))
     info = RunProgress(state, epoch, epochs, fraction, eta, status.get("device"), status.get("error"),
-                       queue_position(run), run.can_resume(),
-                       status.get("test", {}) if state == "completed" else {}, note=status.get("note"))
+                       queue_position(run), state != "damaged" and run.can_resume(),
+                       status.get("test", {}) if state == "completed" else {},
+                       note=" ".join(n for n in (status.get("note"), damaged) if n) or None)
     return dataclasses.replace(info, message=_message(run, info))
 
 
@@ -173,6 +180,8 @@ def _message(run: Run, p: RunProgress) -> str:
         return f"Stopped after epoch {p.epoch}/{p.epochs}; the model learned so far is kept."
     if p.state == "completed":
         return f"Completed {p.epochs} epochs on {p.device or 'an unknown device'}."
+    if p.state == "damaged":
+        return f"Run {run.id} is damaged: {p.note}"
     return f"Run {run.id} has no readable status."
 
 
