@@ -16,7 +16,7 @@ from dae_core.data.noise import NOISE_KINDS, NoiseConfig, add_noise
 
 # Noise levels for the PSNR/SSIM tables: the training level and a sweep for curves.
 DEFAULT_LEVELS = {"gaussian": (0.1, 0.3, 0.5, 0.7), "salt_pepper": (0.1, 0.2, 0.4),
-                  "speckle": (0.5, 1.0, 1.5), "masking": (0.2, 0.4, 0.6)}
+                  "speckle": (0.5, 1.0, 1.5), "patches": (0.25, 0.5, 0.75), "masking": (0.2, 0.4, 0.6)}
 
 
 @dataclass(frozen=True)

@@ -195,6 +195,42 @@ def band_chart(summary: pd.DataFrame, x: str, group: str, value_title: str = "te
     return fig
 
 
+DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
+
+
+def gain_chart(gains: pd.DataFrame, x: str = "labels", architectures: dict | None = None,
+               pretrainings: dict | None = None) -> go.Figure:
+    """The gain from pretraining (pretrained minus the same architecture from random weights, in
+    accuracy points) against ``x`` on a log axis: one line per architecture and pretraining (a
+    colour per pretraining, a dash per architecture) in its 95% band, and zero marked.
+    ``gains`` has columns architecture, pretraining, ``x``, n, mean, low, high
+    (``evidence.pretraining_gains``); the two dicts give display names."""
+    fig = go.Figure()
+    colors = {p: PALETTE[i % len(PALETTE)] for i, p in enumerate(dict.fromkeys(gains["pretraining"]))}
+    dashes = {a: DASHES[i % len(DASHES)] for i, a in enumerate(dict.fromkeys(gains["architecture"]))}
+    for (architecture, pretraining), rows in gains.groupby(["architecture", "pretraining"], sort=False):
+        rows = rows.sort_values(x)
+        name = (f"{(architectures or {}).get(architecture, architecture)}, "
+                f"{(pretrainings or {}).get(pretraining, pretraining)}")
+        xs, color = rows[x].tolist(), colors[pretraining]
+        fig.add_scatter(x=xs + xs[::-1], y=(100 * rows["high"]).tolist() + (100 * rows["low"]).tolist()[::-1],
+                        fill="toself", fillcolor=color, opacity=0.12, line=dict(width=0), hoverinfo="skip",
+                        legendgroup=name, showlegend=False)
+        fig.add_scatter(x=xs, y=(100 * rows["mean"]).tolist(), mode="lines+markers", name=name, legendgroup=name,
+                        line=dict(color=color, dash=dashes[architecture]),
+                        customdata=np.column_stack([100 * rows["low"], 100 * rows["high"], rows["n"]]),
+                        hovertemplate="%{y:.1f} points (95% CI %{customdata[0]:.1f} to %{customdata[1]:.1f}, "
+                                      "n=%{customdata[2]})<extra>" + name + "</extra>")
+    fig.add_hline(y=0, line=dict(color="black", width=1), annotation_text="no gain",
+                  annotation_position="bottom right")
+    fig.update_xaxes(type="log", title_text=f"{x} (log scale)",
+                     tickvals=sorted(gains[x].unique().tolist()) if len(gains) else None)
+    fig.update_layout(title="Gain from pretraining over the same model from random weights",
+                      yaxis_title="gain in test accuracy (points)", hovermode="closest",
+                      legend=dict(orientation="h", y=-0.25), height=520)
+    return fig
+
+
 def robustness_chart(table: pd.DataFrame) -> go.Figure:
     """Accuracy against noise level, one panel per noise kind, one line per model."""
     kinds = list(dict.fromkeys(table["noise"]))

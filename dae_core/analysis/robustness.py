@@ -14,7 +14,8 @@ from dae_core.data.noise import NOISE_KINDS, NoiseConfig, add_noise
 
 # Levels from none to heavy; level 0 is the plain test set.
 LEVELS = {"gaussian": (0.0, 0.1, 0.2, 0.3, 0.5), "salt_pepper": (0.0, 0.05, 0.1, 0.2, 0.4),
-          "speckle": (0.0, 0.25, 0.5, 1.0, 1.5), "masking": (0.0, 0.1, 0.2, 0.4, 0.6)}
+          "speckle": (0.0, 0.25, 0.5, 1.0, 1.5), "patches": (0.0, 0.1, 0.25, 0.5, 0.75),
+          "masking": (0.0, 0.1, 0.2, 0.4, 0.6)}
 
 
 def noisy_test_sets(x: np.ndarray, levels: dict = LEVELS, seed: int = 0):

@@ -13,7 +13,8 @@ from dae_core.studies import evidence, store
 from dae_core.cli.values import int_list, name_list, plain_name, positive_float, positive_int
 from dae_core.training.config import PRESETS
 
-NAMES = ("label-efficiency", "seeds", "variants", "robustness")
+NAMES = ("label-efficiency", "pretraining", "seeds", "variants", "robustness")
+LABEL_STUDIES = ("label-efficiency", "pretraining")  # a grid of arms x label budgets, at the seed preset
 
 
 def add_parser(sub) -> None:
@@ -21,7 +22,8 @@ def add_parser(sub) -> None:
     p.add_argument("name", choices=NAMES)
     p.add_argument("--seeds", type=positive_int, default=3, help="seeds per arm and setting (variants: use 1)")
     p.add_argument("--preset", choices=PRESETS, default="seed", help="seeds and variants: the preset")
-    p.add_argument("--budgets", type=int_list, help="label budgets, comma-separated (default 100,...,48000)")
+    p.add_argument("--budgets", type=int_list, help="label budgets, comma-separated (default 100,...,48000; "
+                   "pretraining: 100,...,10000)")
     p.add_argument("--arms", type=name_list, help="arms, comma-separated (default all)")
     p.add_argument("--epochs-scale", type=positive_float, default=1.0, help="scale every member's epochs")
     p.add_argument("--steps-per-epoch", type=positive_int, help="steps of 100 images per epoch (default 100)")
@@ -55,14 +57,15 @@ def _training_study(args):
     from dae_core.studies import designs, runner
 
     options = dict(seeds=args.seeds, epochs_scale=args.epochs_scale, data_dir=args.data_dir)
-    if args.name != "label-efficiency":
+    if args.name not in LABEL_STUDIES:
         options["preset"] = args.preset
     elif args.preset != "seed":
-        raise ValueError("the label-efficiency study trains at the seed preset only")
+        raise ValueError(f"the {args.name} study trains at the seed preset only")
     grid = dict(budgets=args.budgets, arms=args.arms, steps_per_epoch=args.steps_per_epoch)
     grid = {k: v for k, v in grid.items() if v}
-    if grid and args.name != "label-efficiency":
-        raise ValueError(f"--{next(iter(grid)).replace('_', '-')} applies to the label-efficiency study only")
+    if grid and args.name not in LABEL_STUDIES:
+        raise ValueError(f"--{next(iter(grid)).replace('_', '-')} applies to the label-efficiency and "
+                         "pretraining studies only")
     study = store.Study.open(designs.DESIGNS[args.name](**options, **grid), args.id, args.runs_dir)
     if args.ray:
         from dae_core.studies import ray_executor
@@ -84,6 +87,10 @@ def _training_findings(study, args) -> list[str]:
         return []
     print(evidence.summary(table, design.axis, design.value).to_string(index=False, float_format="%.4f"))
     notes = evidence.findings(table, design.axis, design.value)
+    if args.name == "pretraining":
+        gains = evidence.pretraining_gains(table, design.axis, design.value)
+        print(gains.to_string(index=False, float_format="%.4f"))
+        notes.append(evidence.pretraining_headline(gains, design.axis))
     if args.name == "seeds":
         test = datasets.load_test_set("fashion-mnist", args.data_dir, download=True)
         notes += evidence.mcnemar_per_seed(study, test.x, test.y)

@@ -33,12 +33,17 @@ class Arch:
     # run's few dozen steps; six stacked, the model then validates at chance (docs/results.md).
     bn_momentum: float = 0.8
     flip_average: bool = False  # classifiers: predict the mean over the image and its mirror
+    # The fully connected autoencoder (task mlp_ae): its encoder's Dense widths, the last one its
+    # code; the decoder mirrors them. No convolutional prior: what pretraining adds to an MLP.
+    mlp_units: tuple[int, ...] = (512, 128)
 
     def __post_init__(self):
         if len(self.encoder_filters) != 3 or min(self.encoder_filters) < 1:
             raise ValueError(f"encoder_filters must be 3 positive ints, got {self.encoder_filters}")
         if not (0.0 <= self.dropout < 1.0 and 0.0 <= self.transfer_dropout < 1.0):
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}, {self.transfer_dropout}")
+        if not self.mlp_units or min(self.mlp_units) < 1:
+            raise ValueError(f"mlp_units must be positive ints, got {self.mlp_units}")
 
 
 ARCHS = {

@@ -1,5 +1,6 @@
 """Model builders: the autoencoder (with a named encoder), the Task 2 CNN, the
-Task 3 transfer classifier and the seed's three variants.
+Task 3 transfer classifier, the seed's three variants, and the pretraining study's models:
+an encoder frozen under a linear or a small head, and a fully connected autoencoder and classifier.
 
 Every layer is named; the encoder is a sub-model called ``encoder`` so transfer
 copies its weights by name (Keras 3 refuses ``load_weights(by_name=True)``).
@@ -114,6 +115,72 @@ def build_autoencoder_classifier(autoencoder: keras.Model, arch: Arch = ARCHS["s
     cleaned = ae(inputs, training=False) if not trainable else ae(inputs)
     classifier = build_cnn_classifier(arch, name="cnn")
     return keras.Model(inputs, classifier(cleaned), name="ae_classifier")
+
+
+FROZEN_HEADS = {"probe": "linear", "frozen_head": "small"}  # task -> head
+
+
+def _frozen_encoder(autoencoder: keras.Model) -> keras.Model:
+    """A copy of ``autoencoder``'s encoder with its weights, frozen."""
+    source = encoder_of(autoencoder)
+    encoder = keras.models.clone_model(source)
+    encoder.set_weights(source.get_weights())
+    encoder.trainable = False
+    return encoder
+
+
+def build_frozen_classifier(autoencoder: keras.Model, arch: Arch = ARCHS["seed"],
+                            head: str = "linear") -> keras.Model:
+    """A frozen copy of ``autoencoder``'s encoder (in inference mode) under a trained head: ``linear``,
+    a probe (Flatten, Dense(10) softmax), or ``small`` (Flatten, Dense(dense_units), dropout
+    ``arch.dropout``, Dense(10)). Only the head learns: what the codes hold, read out."""
+    if head not in FROZEN_HEADS.values():
+        raise ValueError(f"head {head!r} unknown; choose one of {tuple(FROZEN_HEADS.values())}")
+    inputs = keras.Input(INPUT_SHAPE, name="image")
+    features = _frozen_encoder(autoencoder)(inputs, training=False)
+    if head == "small":
+        outputs = _classifier_head(features, arch, arch.dropout)
+    else:
+        flat = layers.Flatten(name="flatten")(features)
+        outputs = layers.Dense(NUM_CLASSES, activation="softmax", dtype="float32", name="probs")(flat)
+    return keras.Model(inputs, outputs, name="probe" if head == "linear" else "frozen_head")
+
+
+def build_mlp_encoder(arch: Arch = ARCHS["seed"]) -> keras.Model:
+    """(N, 28, 28, 1) -> code (N, mlp_units[-1]): Flatten, then Dense + ReLU per width."""
+    inputs = keras.Input(INPUT_SHAPE, name="image")
+    x = layers.Flatten(name="enc_flatten")(inputs)
+    for i, units in enumerate(arch.mlp_units, start=1):
+        x = layers.Dense(units, activation="relu", name=f"enc_dense{i}")(x)
+    return keras.Model(inputs, x, name="encoder")
+
+
+def build_mlp_autoencoder(arch: Arch = ARCHS["seed"]) -> keras.Model:
+    """The fully connected autoencoder: the MLP encoder, then Dense layers mirroring it up to
+    784 sigmoid pixels, reshaped to (N, 28, 28, 1). Encoder and decoder are named sub-models."""
+    encoder = build_mlp_encoder(arch)
+    latent = keras.Input(encoder.output_shape[1:], name="latent")
+    x = latent
+    for i, units in enumerate(reversed(arch.mlp_units[:-1]), start=1):
+        x = layers.Dense(units, activation="relu", name=f"dec_dense{i}")(x)
+    x = layers.Dense(INPUT_SHAPE[0] * INPUT_SHAPE[1], activation="sigmoid", dtype="float32",
+                     name="dec_output")(x)
+    decoder = keras.Model(latent, layers.Reshape(INPUT_SHAPE, name="dec_image")(x), name="decoder")
+    inputs = keras.Input(INPUT_SHAPE, name="noisy")
+    return keras.Model(inputs, decoder(encoder(inputs)), name="autoencoder")
+
+
+def build_mlp_classifier(autoencoder: keras.Model, arch: Arch = ARCHS["seed"]) -> keras.Model:
+    """The fully connected classifier: a copy of an MLP autoencoder's encoder, fine-tuned, under
+    Task 3's head (Dense(dense_units), dropout ``transfer_dropout``, Dense(10))."""
+    source = encoder_of(autoencoder)
+    if len(source.output_shape) != 2:
+        raise ValueError("the fully connected classifier starts from a fully connected autoencoder "
+                         "(task mlp_ae); this one's encoder is convolutional.")
+    encoder = keras.models.clone_model(source)
+    encoder.set_weights(source.get_weights())
+    inputs = keras.Input(INPUT_SHAPE, name="image")
+    return keras.Model(inputs, _classifier_head(encoder(inputs), arch, arch.transfer_dropout), name="mlp")
 
 
 @keras.saving.register_keras_serializable(package="dae_core")

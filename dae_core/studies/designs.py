@@ -1,6 +1,8 @@
 """The lab's studies as designs: which runs each one trains, and what it asks.
 
 - ``label-efficiency``: test accuracy against the number of labelled images, for four arms.
+- ``pretraining``: where unsupervised pretraining pays: frozen and fine-tuned encoders from three
+  autoencoders against the same architectures from random weights, against labelled images.
 - ``seeds``: Task 2 against Task 3 at a preset, repeated over random seeds.
 - ``variants``: the assignment's three variants (the whole autoencoder under the Task 2 CNN).
 (``robustness`` trains nothing: see ``dae_core.analysis.robustness``.)
@@ -63,6 +65,91 @@ def label_efficiency(seeds: int = 3, budgets=LABEL_BUDGETS, arms=LABEL_ARMS, epo
                   tuple(members), axis="labels")
 
 
+# --- pretraining: where does unsupervised pretraining pay? ---------------------------------------
+
+PRETRAIN_BUDGETS = (100, 300, 1000, 3000, 10_000)
+# Architectures: the task each trains.
+ARCHITECTURES = {"probe": "probe", "head": "frozen_head", "finetune": "task3", "mlp": "mlp"}
+ARCHITECTURE_TITLES = {"probe": "frozen encoder + linear head", "head": "frozen encoder + small head",
+                       "finetune": "Task 3 CNN fine-tuned", "mlp": "fully connected network fine-tuned"}
+# Pretrainings: where each encoder's weights come from ("random": the control, nothing learnt).
+PRETRAININGS = ("mnist-ae", "fashion-ae", "fashion-mae", "random")
+PRETRAINING_TITLES = {"mnist-ae": "MNIST autoencoder", "fashion-ae": "Fashion-MNIST autoencoder",
+                      "fashion-mae": "Fashion-MNIST masked autoencoder", "random": "random weights"}
+# The prerequisite members: autoencoders trained on the 48,000 Fashion-MNIST training images
+# without their labels, once per study (seed 0), with the shipped MNIST autoencoder's recipe
+# (the seed preset: batch 1000, Adam 1e-3, 50 epochs). The masked one sees 75% of its 4 x 4
+# patches blacked out (He et al. 2022's share), the others gaussian noise of std 0.5 as Task 1.
+PRETRAIN_MEMBERS = {"mlp-ae": dict(task="mlp_ae"), "fashion-ae": dict(task="fashion_ae"),
+                    "fashion-mae": dict(task="fashion_ae", noise_kind="patches", noise_level=0.75)}
+PRETRAIN_EPOCHS = 50
+
+
+def pretraining_arms() -> tuple[str, ...]:
+    """``architecture:pretraining`` for every CNN architecture and pretraining, and the fully
+    connected network from its own Fashion-MNIST autoencoder or from random weights."""
+    cnn = tuple(f"{a}:{p}" for a in ("probe", "head", "finetune") for p in PRETRAININGS)
+    return cnn + ("mlp:fashion-ae", "mlp:random")
+
+
+def arm_title(arm: str) -> str:
+    """``"probe:fashion-mae"`` -> ``"frozen encoder + linear head, Fashion-MNIST masked autoencoder"``."""
+    architecture, _, pretraining = arm.partition(":")
+    if pretraining not in PRETRAINING_TITLES:
+        return ARM_TITLES.get(arm, arm)
+    return f"{ARCHITECTURE_TITLES.get(architecture, architecture)}, {PRETRAINING_TITLES[pretraining]}"
+
+
+def _encoder_source(arm: str) -> dict:
+    """Where an arm's encoder comes from, as config values: the shipped MNIST autoencoder
+    (task1-seed, the default), a pretraining member's model, or random weights."""
+    architecture, pretraining = arm.split(":")
+    if pretraining == "random":
+        return dict(encoder_weights="random")
+    if pretraining == "mnist-ae":
+        return {}
+    member = "mlp-ae" if architecture == "mlp" else pretraining
+    return dict(encoder_from=f"{PRETRAINED}pretrain/{member}")
+
+
+def _pretrained_arm_config(arm: str, labels: int, seed: int, epochs: int, steps: int, data_dir) -> dict:
+    """An arm's config at the seed preset, in epochs of ``steps`` batches of 100."""
+    return make_config(ARCHITECTURES[arm.split(":")[0]], "seed", epochs=epochs, batch_size=STEP_BATCH,
+                       steps_per_epoch=steps, train_size=None if labels >= 48_000 else labels, seed=seed,
+                       data_dir=data_dir, **_encoder_source(arm)).to_dict()
+
+
+def pretraining_study(seeds: int = 3, budgets=PRETRAIN_BUDGETS, arms=None, epochs_scale: float = 1.0,
+                      steps_per_epoch: int = STEPS_PER_EPOCH, data_dir: str | None = None,
+                      pretrain_epochs: int = PRETRAIN_EPOCHS, pretrain_size: int | None = None) -> Design:
+    """Test accuracy against labelled images for each architecture from each pretraining and from
+    random weights; the same labelled subset (and validation subset) for every arm at a seed, and
+    label-efficiency's fixed step budget. The autoencoders train first, once, without labels
+    (``pretrain_size``: on that many training images; None: all 48,000)."""
+    arms = tuple(arms or pretraining_arms())
+    unknown = set(arms) - set(pretraining_arms())
+    if unknown:
+        raise ValueError(f"arm {sorted(unknown)} unknown; choose from {pretraining_arms()}")
+    members = []
+    needed = {_encoder_source(arm).get("encoder_from") for arm in arms}
+    for name, values in PRETRAIN_MEMBERS.items():
+        if f"{PRETRAINED}pretrain/{name}" in needed:
+            config = make_config(preset="seed", epochs=max(1, round(pretrain_epochs * epochs_scale)),
+                                 train_size=pretrain_size, data_dir=data_dir, **values)
+            members.append(Member(f"pretrain/{name}", "pretrain", 0, config.to_dict()))
+    for labels in budgets:
+        epochs = max(1, round(label_epochs(labels) * epochs_scale))
+        for seed in range(seeds):
+            for arm in arms:
+                architecture, pretraining = arm.split(":")
+                members.append(Member(f"{arm}/labels={labels}/seed={seed}", arm, seed,
+                                      _pretrained_arm_config(arm, labels, seed, epochs, steps_per_epoch, data_dir),
+                                      {"labels": labels, "architecture": architecture,
+                                       "pretraining": pretraining}))
+    return Design("pretraining", "Where does unsupervised pretraining pay: which encoder, frozen or "
+                  "fine-tuned, with how many labels?", tuple(members), axis="labels")
+
+
 def _preset_members(tasks, seeds: int, preset: str, epochs_scale: float, data_dir) -> tuple[Member, ...]:
     members = []
     for seed in range(seeds):
@@ -86,6 +173,7 @@ def variants_study(seeds: int = 1, preset: str = "seed", epochs_scale: float = 1
                   _preset_members(VARIANTS, seeds, preset, epochs_scale, data_dir))
 
 
-DESIGNS = {"label-efficiency": label_efficiency, "seeds": seeds_study, "variants": variants_study}
+DESIGNS = {"label-efficiency": label_efficiency, "pretraining": pretraining_study, "seeds": seeds_study,
+           "variants": variants_study}
 
 

@@ -145,6 +145,9 @@ PRESET_VALUES = {
         "task3": dict(_IMPROVED, epochs=20, augment=True, clean_fraction=0.25, label_smoothing=0.1,
                       learning_rate=1e-3),
         **{v: dict(_IMPROVED, epochs=15) for v in VARIANTS},
+        # The pretraining study's tasks (it trains them at the seed preset): the improved recipe.
+        "mlp_ae": dict(_IMPROVED),
+        **{t: dict(_IMPROVED, epochs=20) for t in ("probe", "frozen_head", "mlp")},
     },
 }
 

@@ -19,7 +19,7 @@ def resolve_autoencoder(config: TrainConfig) -> Path | None:
         return None
     if config.encoder_from:
         return Path(config.encoder_from)
-    return catalog.shipped_model_path("task1", config.preset)
+    return catalog.shipped_model_path(config.spec.autoencoder_task, config.preset)
 
 
 def _existing_file(path, missing: str) -> str:
@@ -44,7 +44,8 @@ def check_config(config: TrainConfig) -> TrainConfig:
     autoencoder = resolve_autoencoder(config)
     if autoencoder is None:  # the same architecture from random weights: no file to check
         return config
-    path = _existing_file(autoencoder, f"{config.task} starts from a Task 1 autoencoder, "
-                          "but {path} does not exist. Fix: pick another autoencoder, train Task 1 first, "
-                          "or restore models/ from git.")
+    source = {"task1": "Task 1"}.get(config.spec.autoencoder_task, config.spec.autoencoder_task)
+    path = _existing_file(autoencoder, f"{config.task} starts from a {source} autoencoder, "
+                          f"but {{path}} does not exist. Fix: pick another autoencoder, train {source} "
+                          "first, or restore models/ from git.")
     return config if config.encoder_from is None else dataclasses.replace(config, encoder_from=path)

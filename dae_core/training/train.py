@@ -121,15 +121,21 @@ def build_model(config: TrainConfig, steps_per_epoch: int):
     from dae_core.models import builders
 
     arch = config.architecture
+    fully_connected = "mlp_ae" in (config.task, config.spec.autoencoder_task)
+    new_autoencoder = builders.build_mlp_autoencoder if fully_connected else builders.build_autoencoder
     if config.is_autoencoder:
-        model = builders.build_autoencoder(arch)
+        model = new_autoencoder(arch)
     elif config.task == "task2":
         model = builders.build_cnn_classifier(arch)
     else:
         path = resolve_autoencoder(config)
-        ae = builders.load_model(path) if path else builders.build_autoencoder(arch)
+        ae = builders.load_model(path) if path else new_autoencoder(arch)
         if config.task == "task3":
             model = builders.build_transfer_classifier(ae, arch, trainable=True)
+        elif config.task in builders.FROZEN_HEADS:
+            model = builders.build_frozen_classifier(ae, arch, head=builders.FROZEN_HEADS[config.task])
+        elif config.task == "mlp":
+            model = builders.build_mlp_classifier(ae, arch)
         else:
             model = builders.build_autoencoder_classifier(ae, arch, trainable=config.task == "unfrozen_ae")
     if config.init_from:

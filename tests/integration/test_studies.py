@@ -77,3 +77,29 @@ def test_a_study_killed_halfway_continues_without_repeating_finished_members(dat
 
 def completed(runs_dir) -> set[str]:
     return {r.id for r in list_runs(runs_dir) if r.status().get("state") == "completed"}
+
+
+PRETRAINING_TINY = dict(seeds=2, budgets=(100,), epochs_scale=0.1, steps_per_epoch=5, pretrain_epochs=10,
+                        pretrain_size=1000, arms=("probe:fashion-mae", "probe:random", "head:mnist-ae",
+                                                  "head:random", "mlp:fashion-ae", "mlp:random"))
+
+
+def test_a_tiny_pretraining_study_pretrains_then_gives_gains_and_a_headline(data_dir, tmp_path):
+    design = designs.pretraining_study(data_dir=str(data_dir), **PRETRAINING_TINY)
+    study = store.Study.open(design, runs_dir=tmp_path)
+    assert runner.run_locally(study, verbose=False) == []
+    assert runner.progress(study) == (14, 14)
+    masked = study.run_of("pretrain/fashion-mae")
+    assert (masked.config()["noise_kind"], masked.config()["noise_level"]) == ("patches", 0.75)
+    probe = study.run_of("probe:fashion-mae/labels=100/seed=1")
+    assert probe.config()["encoder_from"] == str(masked.model_path)  # the member's own model
+    table = evidence.results(study)
+    assert len(table) == 12 and set(table.architecture) == {"probe", "head", "mlp"}
+    for _, row in table.iterrows():  # every figure is the member's own record
+        assert Run(tmp_path / row["run"]).status()["test"]["accuracy"] == row["accuracy"]
+    gains = evidence.pretraining_gains(table)
+    assert len(gains) == 3 and set(gains.n) == {2}
+    pair = table[table.architecture == "probe"].pivot_table(index="seed", columns="pretraining", values="accuracy")
+    row = gains[gains.architecture == "probe"].iloc[0]
+    assert row["mean"] == pytest.approx((pair["fashion-mae"] - pair["random"]).mean())
+    assert evidence.pretraining_headline(gains).startswith("With 2 seeds per pair there is no interval yet")

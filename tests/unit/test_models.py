@@ -123,3 +123,46 @@ def test_a_finished_classifier_is_saved_without_optimizer_state(tmp_path):
     # A file saved with the optimizer inside (as runs before this fix were) ships without it.
     assert weights_size(builders.flip_averaged(classifier)) > 2 * limit
     assert weights_size(builders.weights_only(builders.load_model(tmp_path / "m.keras"))) < limit
+
+
+@pytest.mark.parametrize("head", ["linear", "small"])
+def test_a_frozen_encoder_keeps_its_weights_through_a_fit_step(autoencoder, head):
+    model = builders.build_frozen_classifier(autoencoder, head=head)
+    before = [w.copy() for w in model.get_layer("encoder").get_weights()]
+    head_before = [w.copy() for w in model.get_layer("probs").get_weights()]
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    rng = np.random.default_rng(0)
+    model.fit(rng.random((32, 28, 28, 1), dtype=np.float32), rng.integers(0, 10, 32), epochs=1, verbose=0)
+    for ours, theirs in zip(model.get_layer("encoder").get_weights(), before):
+        np.testing.assert_array_equal(ours, theirs)
+    for ours, theirs in zip(builders.encoder_of(autoencoder).get_weights(), before):
+        np.testing.assert_array_equal(ours, theirs)  # the copy started from the autoencoder's
+    assert any(not np.array_equal(a, b) for a, b in zip(model.get_layer("probs").get_weights(), head_before))
+
+
+def test_the_probe_trains_only_its_linear_head_and_the_small_head_adds_dense_and_dropout(autoencoder):
+    probe = builders.build_frozen_classifier(autoencoder, head="linear")
+    assert [w.path for w in probe.trainable_weights] == ["probs/kernel", "probs/bias"]
+    assert probe.get_layer("probs").kernel.shape == (4 * 4 * 64, 10) and probe.name == "probe"
+    small = builders.build_frozen_classifier(autoencoder, head="small")
+    assert {w.path.split("/")[0] for w in small.trainable_weights} == {"dense", "probs"}
+    assert small.get_layer("dropout").rate == builders.ARCHS["seed"].dropout
+    with pytest.raises(ValueError, match="head 'wide' unknown"):
+        builders.build_frozen_classifier(autoencoder, head="wide")
+
+
+def test_the_fully_connected_autoencoder_and_its_classifier(autoencoder):
+    mlp_ae = builders.build_mlp_autoencoder()
+    assert mlp_ae.output_shape == (None, 28, 28, 1)
+    encoder = builders.encoder_of(mlp_ae)
+    assert encoder.output_shape == (None, builders.ARCHS["seed"].mlp_units[-1])
+    assert not [layer for layer in encoder.layers if "conv" in type(layer).__name__.lower()]
+    out = mlp_ae(np.zeros((2, 28, 28, 1), np.float32)).numpy()
+    assert out.min() >= 0 and out.max() <= 1
+    model = builders.build_mlp_classifier(mlp_ae)
+    assert model.output_shape == (None, 10) and model.name == "mlp"
+    for ours, theirs in zip(model.get_layer("encoder").get_weights(), encoder.get_weights()):
+        np.testing.assert_array_equal(ours, theirs)
+    assert len(model.trainable_weights) == len(model.weights)  # fine-tuned: everything learns
+    with pytest.raises(ValueError, match="fully connected autoencoder"):
+        builders.build_mlp_classifier(autoencoder)

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from dae_core.data.noise import NOISE_KINDS, NoiseConfig, add_noise, tf_noise_fn
+from dae_core.data.noise import NOISE_KINDS, PATCH, NoiseConfig, add_noise, tf_noise_fn
 
 
 @pytest.fixture
@@ -52,3 +52,36 @@ def test_tensorflow_noise_matches_numpy_statistics(kind, images):
     assert ours.min() >= 0 and ours.max() <= 1
     assert np.mean(np.abs(ours - images)) == pytest.approx(np.mean(np.abs(ref - images)), rel=0.1)
     assert not np.array_equal(ours, np.asarray(fn(images)))  # fresh draws every call
+
+
+def masked_patch_shares(noisy: np.ndarray) -> np.ndarray:
+    """Per image of (N, 28, 28, 1) noisy all-white images: the share of its 4 x 4 patches that are
+    wholly black; every other pixel must be untouched."""
+    patches = noisy.reshape(len(noisy), 7, PATCH, 7, PATCH).transpose(0, 1, 3, 2, 4).reshape(len(noisy), 49, -1)
+    black, white = (patches == 0).all(axis=2), (patches == 1).all(axis=2)
+    assert np.all(black | white)  # whole patches, nothing in between
+    return black.mean(axis=1)
+
+
+@pytest.mark.parametrize("level", [0.0, 0.25, 0.75, 1.0])
+def test_patches_mask_that_share_of_whole_patches_in_numpy_and_tensorflow(level):
+    white = np.ones((200, 28, 28, 1), np.float32)
+    numpy_shares = masked_patch_shares(add_noise(white, NoiseConfig("patches", level), np.random.default_rng(0)))
+    tf_shares = masked_patch_shares(np.asarray(tf_noise_fn(NoiseConfig("patches", level))(white)))
+    expected = round(level * 49) / 49  # exactly that many patches per image, drawn anew per image
+    np.testing.assert_allclose(numpy_shares, expected)
+    np.testing.assert_allclose(tf_shares, expected)
+
+
+def test_patches_are_drawn_uniformly_alike_in_numpy_and_tensorflow():
+    white = np.ones((2000, 28, 28, 1), np.float32)
+    config = NoiseConfig("patches", 0.5)  # round(24.5) = 24 of the 49 patches
+    numpy_noisy = add_noise(white, config, np.random.default_rng(3))
+    tf_noisy = np.asarray(tf_noise_fn(config)(white))
+    # how often each of the 49 patches is masked: 24/49 everywhere, in both (no place preferred)
+    for noisy in (numpy_noisy, tf_noisy):
+        per_place = (noisy[:, ::PATCH, ::PATCH, 0] == 0).mean(axis=0)
+        np.testing.assert_allclose(per_place, 24 / 49, atol=0.05)
+    assert not np.array_equal(numpy_noisy[0], numpy_noisy[1])  # a fresh draw per image
+    single = add_noise(white[0], config, np.random.default_rng(0))  # one image, no batch axis
+    assert single.shape == (28, 28, 1) and np.mean(single == 0) == pytest.approx(24 / 49)

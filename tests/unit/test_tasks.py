@@ -17,8 +17,11 @@ def test_every_task_has_a_consistent_spec():
         assert spec.dataset == ("mnist" if spec.name == "task1" else "fashion-mnist")
         assert spec.curves == ("loss", "mse" if spec.is_autoencoder else "accuracy")
         assert spec.headline == ("psnr_denoised" if spec.is_autoencoder else "accuracy")
-    assert [t for t in TASKS if task_spec(t).noisy_inputs] == ["task1", "frozen_ae_noisy", "fashion_ae"]
-    assert [t for t in TASKS if not task_spec(t).needs_autoencoder] == ["task1", "task2", "fashion_ae"]
+    assert [t for t in TASKS if task_spec(t).noisy_inputs] == ["task1", "frozen_ae_noisy", "fashion_ae", "mlp_ae"]
+    assert [t for t in TASKS if not task_spec(t).needs_autoencoder] == ["task1", "task2", "fashion_ae", "mlp_ae"]
+    for spec in TASK_SPECS.values():  # a classifier starts from an autoencoder task's encoder
+        assert task_spec(spec.autoencoder_task).is_autoencoder
+    assert task_spec("mlp").autoencoder_task == "mlp_ae" and task_spec("probe").autoencoder_task == "task1"
 
 
 def test_configs_take_dataset_and_noise_from_the_spec():
