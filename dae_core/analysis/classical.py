@@ -140,10 +140,6 @@ def run_all(noisy: np.ndarray, kind: str, level: float) -> list[Result]:
     return results
 
 
-def denoise_all(noisy: np.ndarray, kind: str, level: float) -> dict[str, np.ndarray]:
-    return {r.method: r.images for r in run_all(noisy, kind, level)}
-
-
 def classical_table(x_clean: np.ndarray, levels: dict | None = None, seed: int = 0) -> pd.DataFrame:
     """``evaluate.denoise_table``'s columns plus method, param and ms_per_image, one row per
     noise kind, level and method (the same noise draws as the autoencoder's table)."""

@@ -4,14 +4,13 @@ process, TensorFlow and the data loaded once). The Ray executor is ``ray_executo
 from __future__ import annotations
 
 import json
-from pathlib import Path
-
 import time
+from pathlib import Path
 
 from dae_core.errors import JobError
 from dae_core.store.runs import Run, default_runs_dir, pid_alive, write_json_atomic
-from dae_core.training import jobs
 from dae_core.studies.store import LOG_FILE, PROCESS_FILE, Member, Study, study_folder
+from dae_core.training import jobs
 from dae_core.training.config import TrainConfig
 from dae_core.training.durations import eta_seconds, format_duration
 

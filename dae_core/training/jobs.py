@@ -21,8 +21,8 @@ from dae_core.errors import JobError
 from dae_core.settings import PROJECT_ROOT
 from dae_core.store.runs import ACTIVE_STATES, Run, list_runs
 from dae_core.training.config import TrainConfig
-from dae_core.training.preflight import check_config
 from dae_core.training.durations import format_duration
+from dae_core.training.preflight import check_config
 
 # Processes this server started, kept so they are reaped (no zombies) once they end.
 _PROCS: dict[int, subprocess.Popen] = {}
@@ -127,10 +127,6 @@ class RunProgress:
     @property
     def active(self) -> bool:
         return self.state in ACTIVE_STATES
-
-    @property
-    def overall(self) -> float:
-        return min(1.0, (self.epoch + self.fraction) / self.epochs) if self.epochs else 0.0
 
 
 def progress(run: Run) -> RunProgress:

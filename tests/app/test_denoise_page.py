@@ -3,7 +3,6 @@ do when the model is missing."""
 
 import io
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +19,7 @@ from dae_core.models.builders import load_model
 from dashboard import widgets
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "denoise.py")
+GALLERY = f"Random test digits with {NoiseConfig('gaussian', 0.5).label()}: noisy above, denoised below"
 
 
 def open_page() -> AppTest:
@@ -46,16 +46,16 @@ def test_page_opens_on_the_canvas_with_gallery_and_chart(models_dir):
     at = open_page()
     assert not at.exception
     assert at.selectbox(key="denoise_model").value == "task1-seed (shipped)"
+    assert "Trained on gaussian noise, level 0.5." in [c.value for c in at.caption]
     assert at.radio(key="denoise_source").value == "Draw"
     assert "Draw a digit" in at.info[0].value  # nothing drawn yet
-    assert any("noisy above, denoised below" in c for c in captions(at))
+    assert GALLERY in captions(at)
 
 
 def test_metrics_equal_dae_core_for_the_same_model_and_input(models_dir):
     at = open_page()
     at.radio(key="denoise_source").set_value("MNIST test digit").run()
-    at.selectbox(key="denoise_noise_kind").set_value("salt_pepper").run()
-    at.slider(key="denoise_level_salt_pepper").set_value(0.3)
+    at.slider(key="denoise_level_gaussian").set_value(0.3)
     at.number_input(key="denoise_digit_index").set_value(3)
     at.number_input(key="denoise_seed").set_value(7).run()
     assert not at.exception
@@ -63,7 +63,7 @@ def test_metrics_equal_dae_core_for_the_same_model_and_input(models_dir):
 
     x_test = datasets.load_test_set("mnist").x
     clean = x_test[3:4]
-    noisy = add_noise(clean, NoiseConfig("salt_pepper", 0.3), np.random.default_rng(7))
+    noisy = add_noise(clean, NoiseConfig("gaussian", 0.3), np.random.default_rng(7))
     denoised = metrics.predict(load_model(models_dir / "task1-seed.keras"), noisy)
     expected = {"PSNR noisy": metrics.psnr(clean, noisy)[0],
                 "PSNR denoised": metrics.psnr(clean, denoised)[0],
@@ -83,11 +83,12 @@ def test_a_test_digit_gets_a_psnr_figure_from_every_classical_method(models_dir)
 
     clean = datasets.load_test_set("mnist").x[5:6]
     noisy = add_noise(clean, NoiseConfig("gaussian", 0.5), np.random.default_rng(3))
-    params = classical.params_for("gaussian", 0.5)
     shown = {c.split(": ")[0]: c.split(": ")[1] for c in captions(at) if c.endswith(" dB")}
-    for name, denoised in classical.denoise_all(noisy, "gaussian", 0.5).items():
-        label = classical.METHODS[name].label(params[name])
-        assert shown[label] == f"{metrics.psnr(clean, denoised)[0]:.2f} dB", label
+    results = classical.run_all(noisy, "gaussian", 0.5)
+    assert {r.method for r in results} == set(classical.METHODS)
+    assert len(shown) == len(results)
+    for result in results:
+        assert shown[result.label] == f"{metrics.psnr(clean, result.images)[0]:.2f} dB", result.label
     chart = json.loads(at.get("plotly_chart")[0].proto.spec)
     chart_lines = {trace["name"] for trace in chart["data"]}
     assert {f"gaussian {name}" for name in classical.METHODS} <= chart_lines
@@ -125,7 +126,7 @@ def test_bad_upload_gets_one_message_and_the_page_goes_on(models_dir, content, w
     at.file_uploader(key="denoise_upload").upload("bad.png", content, "image/png").run()
     assert not at.exception
     assert len(at.error) == 1 and words in at.error[0].value
-    assert any("noisy above, denoised below" in c for c in captions(at))  # the rest still works
+    assert GALLERY in captions(at)  # the rest still works
 
 
 def test_no_model_says_what_to_do(use_models, tmp_path):
@@ -135,10 +136,11 @@ def test_no_model_says_what_to_do(use_models, tmp_path):
     assert at.warning[0].value == catalog.missing_model_hint("task1")
 
 
-def test_damaged_model_file_says_what_to_do(tiny_models, use_models, tmp_path):
-    damaged = use_models(shutil.copytree(tiny_models, tmp_path / "models"))
-    (damaged / "task1-seed.keras").write_bytes(b"half a zip")
+def test_damaged_model_file_says_what_to_do(use_models, models_copy):
+    damaged = use_models(models_copy()) / "task1-seed.keras"
+    damaged.write_bytes(b"half a zip")
     at = open_page()
     assert not at.exception
     assert len(at.error) == 1
-    assert "unreadable" in at.error[0].value and "retrain" in at.error[0].value
+    assert at.error[0].value.startswith(f"model file {damaged} is unreadable (")
+    assert at.error[0].value.endswith("it may be half-written or corrupt: retrain it or restore it from git.")

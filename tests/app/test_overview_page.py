@@ -1,9 +1,12 @@
 """The Overview page says what is loaded and from where, with a card per model."""
 
+import json
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
+from dae_core import settings
+from dae_core.data import datasets
 from dae_core.models import catalog, device
 from dashboard import runtime
 
@@ -14,17 +17,35 @@ def open_overview() -> AppTest:
     return AppTest.from_file(APP, default_timeout=180).run()  # the default page
 
 
-def test_overview_shows_sources_device_and_links(models_dir, data_dir):
+def test_overview_shows_sources_device_and_links(models_dir, tmp_path, monkeypatch):
+    data = tmp_path / "data"
+    for name in datasets.DATASETS:  # where the datasets' files are, the Overview looks only
+        (data / name).mkdir(parents=True)
+        (data / name / datasets.IDX_FILES["train_images"]).touch()
+    monkeypatch.setenv(settings.DATA_DIR_ENV, str(data))
+    shipped = len(json.loads((models_dir / "manifest.json").read_text())["models"])
     runtime.wait_for_tensorflow()
     at = open_overview()
     assert not at.exception
     assert at.title[0].value == "DAE Lab"
     status = next(m.value for m in at.markdown if "**Device:**" in m.value)
-    assert f"**Device:** {device.device_description()}" in status
-    assert f"3 shipped from `{models_dir}`" in status and "0 finished runs" in status
-    assert f"**mnist:** full dataset, folder {data_dir}" in status
-    assert f"**fashion-mnist:** full dataset, folder {data_dir}" in status
+    assert status.splitlines() == [
+        f"- **Device:** {device.device_description()}",
+        f"- **Models:** {shipped} shipped from `{models_dir}`, 0 finished runs from `{tmp_path / 'runs'}`",
+        f"- **mnist:** full dataset, folder {data}",
+        f"- **fashion-mnist:** full dataset, folder {data}"]
     assert {link.label for link in at.get("page_link")} == {"Train", "Denoise", "Latent space", "Compare", "Garment", "Studies"}
+
+
+def test_without_the_datasets_the_overview_says_the_test_sets_are_the_bundled_ones(models_dir, tmp_path,
+                                                                                  monkeypatch):
+    monkeypatch.setenv(settings.DATA_DIR_ENV, str(tmp_path / "no-data"))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "no-keras"))
+    at = open_overview()
+    status = next(m.value for m in at.markdown if "**Device:**" in m.value)
+    for name in datasets.DATASETS:
+        assert (f"- **{name}:** the bundled test set only (training downloads the data through Keras "
+                f"when online, or set {settings.DATA_DIR_ENV} to a folder holding it)") in status.splitlines()
 
 
 def test_a_card_per_model_with_its_recorded_test_figures(models_dir):

@@ -1,27 +1,32 @@
-"""The Train page: settings from presets, a real tiny training started from the page, its results.
+"""The Train page: settings from presets, its runs table and a run as the run store records it
+(no datasets needed); a real tiny training started from the page, and its results (``data``).
 
 AppTest fires no ``run_every`` timers: the live view is checked by rerunning the page.
 """
 
+import json
 import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from dae_core import settings
 from dae_core.models import catalog
-from dae_core.store.runs import list_runs
+from dae_core.store.runs import Run, list_runs
+from dae_core.tasks import task_title
 from dae_core.training import jobs
 from dae_core.training.config import make_config
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "train.py")
-pytestmark = pytest.mark.data
 
 
 @pytest.fixture
-def runs_dir(models_dir, data_dir, tmp_path):
+def runs_dir(models_dir, tmp_path):
     return tmp_path / "runs"
 
 
@@ -52,10 +57,11 @@ def test_settings_start_from_the_seed_preset(runs_dir):
     assert not at.error
 
 
-def test_task3_improved_loads_its_preset_and_offers_the_shipped_autoencoder(runs_dir, tiny_models):
+def test_task3_improved_loads_its_preset_and_offers_the_shipped_autoencoder_of_that_preset(use_models):
+    use_models(settings.PROJECT_ROOT / "models")  # every shipped model: the Train page loads none
     at = open_page()
-    at.selectbox(key="train_task").set_value("task3").run()
     at.selectbox(key="train_preset").set_value("improved").run()
+    at.selectbox(key="train_task").set_value("task3").run()
 
     assert not at.exception
     improved = make_config("task3", "improved")
@@ -65,13 +71,14 @@ def test_task3_improved_loads_its_preset_and_offers_the_shipped_autoencoder(runs
     assert "flips and shifts for 15 epochs, then plain images for the last 5" in recipe_caption(at)
     at.number_input(key="train_epochs").set_value(8).run()
     assert "for 6 epochs, then plain images for the last 2" in recipe_caption(at)
-    shipped = catalog.all_models(task="task1", models_dir=tiny_models)[0]
-    assert shipped.source == "shipped"
     encoder = at.selectbox(key="train_encoder")
-    assert encoder.value == shipped.label and shipped.label in encoder.options
+    assert encoder.options == ["task1-improved (shipped)", "task1-seed (shipped)"]
+    assert encoder.value == "task1-improved (shipped)"
+    assert at.selectbox(key="train_start_from_task3_improved").options == [
+        "new weights", "task3-improved (shipped)"]
 
 
-def test_without_an_autoencoder_task3_says_how_to_get_one(use_models, tmp_path, data_dir):
+def test_without_an_autoencoder_task3_says_how_to_get_one(use_models, tmp_path):
     use_models(tmp_path / "no-models")
     at = open_page()
     at.selectbox(key="train_task").set_value("task3").run()
@@ -81,7 +88,63 @@ def test_without_an_autoencoder_task3_says_how_to_get_one(use_models, tmp_path, 
     assert at.button(key="train_start").disabled
 
 
-def test_start_trains_in_a_process_and_the_page_shows_its_test_accuracy(runs_dir):
+def recorded_run(runs_dir: Path, task: str, state: str, epochs: int, done: int, **status) -> Run:
+    """A run folder as a training writes it: config, metrics per epoch, status."""
+    run = Run.create(make_config(task, "seed", epochs=epochs, train_size=300).to_dict(), runs_dir)
+    metric = "mse" if task == "task1" else "accuracy"
+    for epoch in range(1, done + 1):
+        run.append_metric({"kind": "epoch", "epoch": epoch, "loss": 1 / epoch, "val_loss": 1.1 / epoch,
+                           metric: 0.5 + epoch / 10, f"val_{metric}": 0.45 + epoch / 10})
+    run.set_status(state, epoch=done, epochs=epochs, **status)
+    return run
+
+
+def test_the_runs_table_and_the_newest_run_come_from_the_runs_folder(runs_dir):
+    autoencoder = recorded_run(runs_dir, "task1", "completed", 2, 2, device="CPU (2 cores)",
+                               test={"psnr_denoised": 18.5, "psnr_noisy": 9.38})
+    # run ids are creation times to the second, then the task: task2's sorts first, as the newest
+    classifier = recorded_run(runs_dir, "task2", "completed", 3, 3, device="CPU (2 cores)",
+                              test={"accuracy": 0.8125, "loss": 0.51})
+    at = open_page()
+
+    assert not at.exception and not at.error
+    table = at.dataframe[0].value
+    assert table.to_dict("records") == [
+        {"id": classifier.id, "task": "task2", "preset": "seed", "state": "completed", "epoch": "3/3", "test": 0.8125},
+        {"id": autoencoder.id, "task": "task1", "preset": "seed", "state": "completed", "epoch": "2/2", "test": 18.5}]
+    # the newest run is shown, with its test figures and both curves
+    assert at.subheader[0].value == f"{task_title('task2')} · seed · `{classifier.id}`"
+    assert at.success[0].value == "Completed 3 epochs on CPU (2 cores)."
+    assert [(m.label, m.value) for m in at.metric] == [("Test accuracy", "0.8125"), ("Test loss", "0.5100")]
+    live = json.loads(next(c for c in at.get("plotly_chart") if c.proto.id.endswith("train_live_accuracy")).proto.spec)
+    assert [trace["y"] for trace in live["data"]] == [pytest.approx([0.6, 0.7, 0.8]), pytest.approx([0.55, 0.65, 0.75])]
+    assert at.multiselect(key="train_overlay").value == [classifier.id]
+    assert at.multiselect(key="train_overlay").options == [classifier.id, autoencoder.id]
+
+
+def test_a_killed_run_says_it_can_be_resumed(runs_dir):
+    run = recorded_run(runs_dir, "task2", "running", 3, 1, pid=subprocess_pid())  # killed
+    run.checkpoint_for(1).write_bytes(b"an epoch's checkpoint")
+    at = open_page()  # a reload: a new session, nothing in its state
+
+    assert not at.exception
+    assert at.subheader[0].value == f"{task_title('task2')} · seed · `{run.id}`"
+    assert [e.value for e in at.error] == [
+        f"Failed: the training process ended unexpectedly. See {run.log_path}. "
+        "It can be resumed from its last epoch."]
+    assert at.button(key="train_resume").label == "Resume from the last epoch"
+    assert at.dataframe[0].value.to_dict("records") == [
+        {"id": run.id, "task": "task2", "preset": "seed", "state": "failed", "epoch": "1/3", "test": None}]
+
+
+def subprocess_pid() -> int:
+    """The pid of a process that has ended (and been reaped)."""
+    done = subprocess.Popen([sys.executable, "-c", "pass"])
+    done.wait()
+    return done.pid
+
+
+def test_start_trains_in_a_process_and_the_page_shows_its_test_accuracy(runs_dir, data_dir):
     at = open_page()
     at.number_input(key="train_epochs").set_value(1)
     at.number_input(key="train_batch_size").set_value(100)
@@ -105,11 +168,11 @@ def test_start_trains_in_a_process_and_the_page_shows_its_test_accuracy(runs_dir
     assert at.multiselect(key="train_overlay").value == [run.id]
 
 
-def test_a_run_can_continue_from_a_shipped_model(runs_dir, tiny_models):
+def test_a_run_can_continue_from_a_shipped_model(runs_dir, data_dir):
     at = open_page()
     start_from = at.selectbox(key="train_start_from_task2_seed")
     assert start_from.value == "new weights"
-    shipped = catalog.all_models(task="task2", models_dir=tiny_models)[0]
+    shipped = catalog.all_models(task="task2")[0]
     start_from.set_value(shipped.label).run()
     at.number_input(key="train_epochs").set_value(1)
     at.number_input(key="train_size").set_value(300)
@@ -121,7 +184,7 @@ def test_a_run_can_continue_from_a_shipped_model(runs_dir, tiny_models):
     assert jobs.wait(run, 240) == "completed", run.log_path.read_text()
 
 
-def test_after_a_kill_a_reload_shows_the_failure_and_resume_follows_the_run_to_the_end(runs_dir):
+def test_after_a_kill_a_reload_shows_the_failure_and_resume_follows_the_run_to_the_end(runs_dir, data_dir):
     config = make_config("task2", "seed", epochs=3, batch_size=100, train_size=300)
     run = jobs.start_training(config, runs_dir)
     deadline = time.time() + 240
@@ -133,11 +196,12 @@ def test_after_a_kill_a_reload_shows_the_failure_and_resume_follows_the_run_to_t
         time.sleep(0.1)
 
     at = open_page()  # a reload: a new session, nothing in its state
-    assert any(run.id in s.value for s in at.subheader)
+    assert at.subheader[0].value == f"{task_title('task2')} · seed · `{run.id}`"
     assert at.error and "can be resumed" in at.error[0].value
     at.button(key="train_resume").click().run()
     assert not at.exception and run.is_active() and at.button(key="train_stop").label == "Stop"
     assert jobs.wait(run, 300) == "completed", run.log_path.read_text()
     at.run()
     assert run.status()["epoch"] == 3 and [r["epoch"] for r in run.metrics("epoch")] == [1, 2, 3]
-    assert any(m.label == "Test accuracy" for m in at.metric) and not at.error
+    assert ("Test accuracy", f"{run.status()['test']['accuracy']:.4f}") in [(m.label, m.value) for m in at.metric]
+    assert not at.error

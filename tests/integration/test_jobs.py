@@ -13,6 +13,10 @@ import zipfile
 
 import pytest
 
+from dae_core.analysis import metrics
+from dae_core.data import datasets
+from dae_core.models import device
+from dae_core.models.builders import load_model
 from dae_core.store.runs import Run
 from dae_core.training import jobs, preflight
 from dae_core.training.config import make_config
@@ -52,11 +56,16 @@ def test_start_training_runs_to_completion_in_its_own_process(data_dir, tmp_path
     status = run.status()
     assert epoch_numbers(run) == [1, 2]
     assert status["epoch"] == 2 and status["epochs"] == 2
-    assert "CPU" in status["device"] or "GPU" in status["device"]
-    assert 0.0 <= status["test"]["accuracy"] <= 1.0
+    gpus = device.gpu_names()  # what train.setup_device writes
+    assert status["device"] == (f"{len(gpus)} x GPU ({', '.join(gpus)})" if gpus else device.device_description())
     assert run.model_path.exists() and run.log_path.exists()
+    test = datasets.load_test_set("fashion-mnist")  # the figures are the saved model's on the test set
+    report = metrics.classifier_report(load_model(run.model_path), test.x, test.y)
+    assert status["test"]["images"] == 10_000 and status["test"]["accuracy"] == report.accuracy
+    assert status["test"]["loss"] == pytest.approx(report.loss, abs=1e-5)
     info = jobs.progress(run)
-    assert info.state == "completed" and info.test == status["test"] and info.overall == 1.0
+    assert (info.state, info.epoch, info.epochs, info.test) == ("completed", 2, 2, status["test"])
+    assert info.message == f"Completed 2 epochs on {status['device']}."
     assert jobs.active_run(tmp_path) is None
 
 
@@ -83,7 +92,9 @@ def test_a_second_training_waits_in_the_queue_then_runs(data_dir, tmp_path):
 
     assert second.state() == "queued"
     info = jobs.progress(second)
-    assert info.queue_position == 1 and info.message.startswith("Queued")
+    assert info.queue_position == 1 and info.message == (
+        "Queued: one training at a time on this machine, 1 ahead of it. "
+        "It starts by itself when they end (or stop them).")
     assert jobs.active_run(tmp_path).path == first.path  # the page follows the running one
     assert [r.path for r in jobs.active_runs(tmp_path)] == [first.path, second.path]
     assert jobs.wait(first, WAIT_S) == "completed"

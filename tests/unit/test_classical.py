@@ -70,10 +70,19 @@ def test_a_level_not_tuned_takes_the_nearest_tuned_level_of_its_kind():
     assert classical.params_for("masking", 0.9, table) == {"median": 9}
 
 
-def test_denoise_all_and_the_table_cover_every_method(digits):
+def test_run_all_applies_every_method_with_its_tuned_parameter(digits):
+    """What the Denoise page shows beside the autoencoder: each method, its label and its images."""
     noisy = noisy_of(digits[:1], "speckle", 1.2)
-    out = classical.denoise_all(noisy, "speckle", 1.2)
-    assert set(out) == set(classical.METHODS) and all(v.shape == (1, 28, 28, 1) for v in out.values())
+    params = classical.params_for("speckle", 1.2)
+    results = classical.run_all(noisy, "speckle", 1.2)
+    assert sorted(r.method for r in results) == sorted(classical.METHODS)
+    for r in results:
+        method = classical.METHODS[r.method]
+        assert r.param == params[r.method] and r.label == method.label(r.param)
+        np.testing.assert_array_equal(r.images, method.apply(noisy, r.param))
+
+
+def test_the_table_covers_every_method(digits):
     table = classical.classical_table(digits[:8], {"gaussian": (0.5,), "masking": (0.2, 0.4)})
     assert len(table) == 3 * len(classical.METHODS)
     assert {"noise", "level", "psnr_noisy", "psnr_denoised", "ssim_noisy", "ssim_denoised", "psnr_gain",

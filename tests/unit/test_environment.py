@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from dae_core import settings
 from dae_core.data import datasets
 
 
@@ -11,7 +12,16 @@ def test_a_folder_with_idx_files_is_the_full_source(tmp_path, monkeypatch):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "no-keras"))
     sources = datasets.dataset_sources(tmp_path)
     assert sources["mnist"] == f"full dataset, folder {tmp_path}"
-    assert sources["fashion-mnist"].startswith("the bundled test set only")
+    assert sources["fashion-mnist"] == (
+        "the bundled test set only (training downloads the data through Keras when online, "
+        f"or set {settings.DATA_DIR_ENV} to a folder holding it)")
+
+
+def test_without_a_bundled_test_set_the_source_says_what_to_set(tmp_path, monkeypatch):
+    monkeypatch.setattr(datasets, "BUNDLED_DIR", tmp_path / "no-bundle")
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "no-keras"))
+    assert datasets.dataset_source("mnist", tmp_path / "empty") == \
+        f"not found: set {settings.DATA_DIR_ENV} to a folder holding mnist/"
 
 
 def test_the_keras_cache_and_the_environment_are_looked_at(tmp_path, monkeypatch):
