@@ -78,7 +78,9 @@ STATUS_FIELDS = {
     "updated": is_number, "started": is_number, "finished": is_number, "eta_s": is_number,
     "device": lambda v: isinstance(v, str), "error": lambda v: isinstance(v, str),
     "note": lambda v: isinstance(v, str),
-    "test": lambda v: isinstance(v, dict) and all(is_number(x) or x is None for x in v.values()),
+    # test figures are numbers; an autoencoder's also say which noise they were measured under
+    "test": lambda v: isinstance(v, dict) and all(is_number(x) or x is None or isinstance(x, str)
+                                                  for x in v.values()),
     "last": lambda v: isinstance(v, dict) and all(is_number(x) or x is None for x in v.values()),
 }
 # metrics.jsonl records: these fields' checks; any other field holds a number (or null).

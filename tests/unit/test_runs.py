@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from dae_core.errors import NotFoundError
-from dae_core.store.runs import Run, find_run, list_runs, pid_alive, write_json_atomic
+from dae_core.store.runs import Run, find_run, list_runs, pid_alive, summarize, write_json_atomic
 
 
 def test_create_writes_config_and_queued_status(tmp_path):
@@ -115,3 +115,12 @@ def test_a_full_disk_leaves_no_temporary_file_and_the_command_line_says_what_to_
     err = capsys.readouterr().err
     assert "No space left on device" in err and "free some disk space" in err
     assert not list((tmp_path / "runs").glob("*/.*.tmp"))
+
+
+def test_an_autoencoders_test_figures_read_whole_with_their_noise_named(tmp_path):
+    """Task 1's test record names its noise beside the figures: it is not a damaged status."""
+    run = Run.create({"task": "task1", "preset": "seed", "epochs": 2}, tmp_path)
+    test = {"images": 10000, "noise": "gaussian std 0.5", "psnr_noisy": 9.38, "psnr_denoised": 19.09}
+    run.set_status("completed", epoch=2, epochs=2, test=test)
+    assert run.status()["test"] == test and run.state() == "completed"
+    assert summarize(run).test == 19.09
