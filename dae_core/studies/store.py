@@ -66,6 +66,22 @@ class Design:
         return dataclasses.asdict(self)
 
 
+def _comparable(design: dict) -> dict:
+    """A design as JSON with each member's config completed by today's defaults, so a study
+    started before a config field was added still continues (the new field at its default)."""
+    from dae_core.training.config import TrainConfig
+
+    design = json.loads(json.dumps(design))
+    for member in design.get("members", []):
+        encoder = member["config"].get("encoder_from")  # "member:<key>" is filled in later
+        try:
+            completed = TrainConfig.from_dict({**member["config"], "encoder_from": None}).to_dict()
+        except (TypeError, ValueError):  # not a config today's code can run: compared as it is
+            continue
+        member["config"] = {**completed, "encoder_from": encoder}
+    return design
+
+
 class Study:
     """A study's folder: its design and the run of each member; reads are fresh from disk."""
 
@@ -78,7 +94,7 @@ class Study:
         design differs (another grid under the same name)."""
         study = cls(study_folder(study_id or design.name, runs_dir))
         if study.file.exists():
-            if study.read()["design"] != json.loads(json.dumps(design.to_dict())):
+            if _comparable(study.read()["design"]) != _comparable(design.to_dict()):
                 raise JobError(f"study {study.path.name!r} exists with other settings: run it as it "
                                "was, or give this one another name with --id.")
         else:
