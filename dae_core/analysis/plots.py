@@ -1,6 +1,7 @@
 """Plotly figures from recorded data: training curves, confusion matrices, per-class bars,
-PSNR against noise level, image galleries. No Streamlit and no TensorFlow here, so every
-figure can be built and checked in a plain unit test.
+PSNR against noise level, image galleries, the latent map (the studies' figures are in
+``study_plots``). No Streamlit and no TensorFlow here, so every figure can be built and checked
+in a plain unit test.
 
 Epoch records are dicts like ``{"epoch": 3, "loss": ..., "val_loss": ..., "accuracy": ...}``
 (``catalog.ModelEntry.history``, ``runs.Run.metrics("epoch")``); batch records add
@@ -171,80 +172,6 @@ def _color_titles(fig: go.Figure, colors: list[str]) -> None:
         axis = "" if i == 0 else str(i + 1)  # subplot i uses axes x{i+1}, y{i+1}
         fig.add_shape(type="rect", xref=f"x{axis} domain", yref=f"y{axis} domain",
                       x0=0, y0=0, x1=1, y1=1, line=dict(color=color, width=3))
-
-
-def band_chart(summary: pd.DataFrame, x: str, group: str, value_title: str = "test accuracy",
-               log_x: bool = False, names: dict | None = None) -> go.Figure:
-    """One line per ``group`` of ``summary``'s mean against ``x``, in a shaded band from its
-    ``low`` to its ``high`` (a 95% interval, from ``stats.summarise``)."""
-    fig = go.Figure()
-    for i, (key, rows) in enumerate(summary.sort_values(x).groupby(group, sort=False)):
-        color, name = PALETTE[i % len(PALETTE)], (names or {}).get(key, key)
-        xs = list(rows[x])
-        fig.add_scatter(x=xs + xs[::-1], y=list(rows["high"]) + list(rows["low"])[::-1], fill="toself",
-                        fillcolor=color, opacity=0.18, line=dict(width=0), hoverinfo="skip",
-                        legendgroup=name, showlegend=False)
-        fig.add_scatter(x=xs, y=list(rows["mean"]), mode="lines+markers", name=name, legendgroup=name,
-                        line=dict(color=color), customdata=rows[["low", "high", "n"]].to_numpy(),
-                        hovertemplate="%{y:.4f} (95% CI %{customdata[0]:.4f}-%{customdata[1]:.4f}, "
-                                      "n=%{customdata[2]})<extra>" + str(name) + "</extra>")
-    fig.update_layout(xaxis_title=x, yaxis_title=value_title, hovermode="closest",
-                      legend=dict(orientation="h", y=-0.2))
-    if log_x:
-        fig.update_xaxes(type="log")
-    return fig
-
-
-DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
-
-
-def gain_chart(gains: pd.DataFrame, x: str = "labels", architectures: dict | None = None,
-               pretrainings: dict | None = None) -> go.Figure:
-    """The gain from pretraining (pretrained minus the same architecture from random weights, in
-    accuracy points) against ``x`` on a log axis: one line per architecture and pretraining (a
-    colour per pretraining, a dash per architecture) in its 95% band, and zero marked.
-    ``gains`` has columns architecture, pretraining, ``x``, n, mean, low, high
-    (``evidence.pretraining_gains``); the two dicts give display names."""
-    fig = go.Figure()
-    colors = {p: PALETTE[i % len(PALETTE)] for i, p in enumerate(dict.fromkeys(gains["pretraining"]))}
-    dashes = {a: DASHES[i % len(DASHES)] for i, a in enumerate(dict.fromkeys(gains["architecture"]))}
-    for (architecture, pretraining), rows in gains.groupby(["architecture", "pretraining"], sort=False):
-        rows = rows.sort_values(x)
-        name = (f"{(architectures or {}).get(architecture, architecture)}, "
-                f"{(pretrainings or {}).get(pretraining, pretraining)}")
-        xs, color = rows[x].tolist(), colors[pretraining]
-        fig.add_scatter(x=xs + xs[::-1], y=(100 * rows["high"]).tolist() + (100 * rows["low"]).tolist()[::-1],
-                        fill="toself", fillcolor=color, opacity=0.12, line=dict(width=0), hoverinfo="skip",
-                        legendgroup=name, showlegend=False)
-        fig.add_scatter(x=xs, y=(100 * rows["mean"]).tolist(), mode="lines+markers", name=name, legendgroup=name,
-                        line=dict(color=color, dash=dashes[architecture]),
-                        customdata=np.column_stack([100 * rows["low"], 100 * rows["high"], rows["n"]]),
-                        hovertemplate="%{y:.1f} points (95% CI %{customdata[0]:.1f} to %{customdata[1]:.1f}, "
-                                      "n=%{customdata[2]})<extra>" + name + "</extra>")
-    fig.add_hline(y=0, line=dict(color="black", width=1), annotation_text="no gain",
-                  annotation_position="bottom right")
-    fig.update_xaxes(type="log", title_text=f"{x} (log scale)",
-                     tickvals=sorted(gains[x].unique().tolist()) if len(gains) else None)
-    fig.update_layout(title="Gain from pretraining over the same model from random weights",
-                      yaxis_title="gain in test accuracy (points)", hovermode="closest",
-                      legend=dict(orientation="h", y=-0.25), height=520)
-    return fig
-
-
-def robustness_chart(table: pd.DataFrame) -> go.Figure:
-    """Accuracy against noise level, one panel per noise kind, one line per model."""
-    kinds = list(dict.fromkeys(table["noise"]))
-    fig = make_subplots(rows=1, cols=len(kinds), subplot_titles=kinds, shared_yaxes=True)
-    for i, (model, rows) in enumerate(table.groupby("model", sort=True)):
-        for col, kind in enumerate(kinds, start=1):
-            part = rows[rows["noise"] == kind].sort_values("level")
-            fig.add_scatter(x=list(part["level"]), y=list(part["accuracy"]), mode="lines+markers", name=model,
-                            legendgroup=model, showlegend=col == 1, line=dict(color=PALETTE[i % len(PALETTE)]),
-                            row=1, col=col)
-    fig.update_yaxes(title_text="test accuracy", row=1, col=1)
-    fig.update_xaxes(title_text="noise level")
-    fig.update_layout(legend=dict(orientation="h", y=-0.25), height=380)
-    return fig
 
 
 def latent_map(xy: np.ndarray, labels: np.ndarray, ids: np.ndarray, star: np.ndarray | None = None,

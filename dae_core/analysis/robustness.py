@@ -46,3 +46,22 @@ def findings(table: pd.DataFrame) -> list[str]:
                           for m, a in kept.items())
         sentences.append(f"{kind} at {rows.level.max():g}: {drops}; most robust: {max(kept, key=kept.get)}.")
     return sentences
+
+
+def headline(table: pd.DataFrame) -> str:
+    """Which model keeps the most accuracy under each noise kind's heaviest level, in one sentence
+    (single models: no intervals)."""
+    if not len(table):
+        return "No model has been evaluated yet."
+    wins = {}
+    for kind, rows in table.groupby("noise", sort=False):
+        worst = rows[rows.level == rows.level.max()].sort_values("accuracy", ascending=False)
+        top = worst.iloc[0]
+        against = f" against {worst.iloc[1].model}'s {worst.iloc[1].accuracy:.3f}" if len(worst) > 1 else ""
+        wins.setdefault(top.model, []).append((f"{kind} {top.level:g}", f"{top.accuracy:.3f}{against}"))
+    ranked = sorted(wins.items(), key=lambda item: -len(item[1]))
+    parts = [f"{model} for {len(kinds)} of the {sum(map(len, wins.values()))} kinds "
+             f"({'; '.join(f'{k}: {v}' for k, v in kinds)})" if len(kinds) > 1 or i == 0 and len(ranked) == 1
+             else f"{model} for {kinds[0][0]} ({kinds[0][1]})" for i, (model, kinds) in enumerate(ranked)]
+    listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    return f"Under each noise kind's heaviest level, the most accuracy is kept by {listed}; single models, no intervals."

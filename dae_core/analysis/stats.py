@@ -20,6 +20,9 @@ if TYPE_CHECKING:
 # Below 6 pairs the exact two-sided Wilcoxon p can never drop below 0.05 (n=5: 2/32),
 # so reporting it would only suggest a check that cannot succeed.
 WILCOXON_MIN_N = 6
+# Below 3 seeds a 95% t interval is too wide to mean anything (2 seeds: t = 12.7 times the
+# standard error): figures are shown without one, and without a claim.
+INTERVAL_MIN_SEEDS = 3
 
 
 @dataclass(frozen=True)

@@ -90,7 +90,7 @@ def _training_findings(study, args) -> list[str]:
     if args.name == "pretraining":
         gains = evidence.pretraining_gains(table, design.axis, design.value)
         print(gains.to_string(index=False, float_format="%.4f"))
-        notes.append(evidence.pretraining_headline(gains, design.axis))
+    notes.append(evidence.headline(args.name, table, design.axis, design.value))  # what the Studies page leads with
     if args.name == "seeds":
         test = datasets.load_test_set("fashion-mnist", args.data_dir, download=True)
         notes += evidence.mcnemar_per_seed(study, test.x, test.y)

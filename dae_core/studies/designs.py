@@ -18,9 +18,14 @@ from dae_core.training.config import make_config
 
 LABEL_BUDGETS = (100, 300, 1000, 3000, 10_000, 48_000)
 LABEL_ARMS = ("scratch", "mnist-ae", "random-init", "fashion-ae")
-ARM_TITLES = {"scratch": "Task 2 CNN from scratch", "mnist-ae": "Task 3, MNIST autoencoder's encoder",
-              "random-init": "Task 3 architecture, random weights",
-              "fashion-ae": "Task 3, Fashion-MNIST autoencoder's encoder (no labels)"}
+# Every study's arms by plain names, read in legends, tables and sentences alike.
+ARM_TITLES = {"scratch": "Task 2 CNN from scratch", "mnist-ae": "Task 3 from the MNIST autoencoder",
+              "random-init": "Task 3 from random weights",
+              "fashion-ae": "Task 3 from a Fashion-MNIST autoencoder",
+              "task2": "Task 2 CNN", "task3": "Task 3 (MNIST autoencoder's encoder, fine-tuned)",
+              "frozen_ae": "frozen autoencoder under the Task 2 CNN",
+              "unfrozen_ae": "autoencoder under the Task 2 CNN, all retrained",
+              "frozen_ae_noisy": "frozen autoencoder under the CNN, on noisy images"}
 STEP_BATCH = 100  # small budgets need small batches: 100 images are one batch
 STEPS_PER_EPOCH = 100
 

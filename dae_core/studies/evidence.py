@@ -3,6 +3,8 @@ with 95% intervals, and plain sentences from paired tests over seeds."""
 
 from __future__ import annotations
 
+from dae_core.analysis.stats import INTERVAL_MIN_SEEDS
+from dae_core.store.runs import Run
 from dae_core.studies.store import Study
 
 
@@ -11,10 +13,10 @@ def results(study: Study):
     import pandas as pd
 
     rows = []
-    design = study.design()
+    design, runs = study.design(), study.read()["runs"]  # study.json read twice, not once per member
     for member in design.members:
-        run = study.run_of(member.key)
-        status = run.status() if run else {}
+        run = Run(study.runs_root / runs[member.key]) if member.key in runs else None
+        status = run.status() if run and run.path.is_dir() else {}
         if status.get("state") != "completed" or member.arm == "pretrain":
             continue
         test = status.get("test", {})
@@ -40,8 +42,10 @@ def summary(table, axis: str | None = None, value: str = "accuracy"):
 
 def findings(table, axis: str | None = None, value: str = "accuracy") -> list[str]:
     """Sentences on each question the study's arms can answer, per axis setting, from paired
-    tests over seeds (a member without its pair at the same seed is left out)."""
+    tests over seeds (a member without its pair at the same seed is left out), the arms by their
+    plain names; under ``INTERVAL_MIN_SEEDS`` seeds the difference without an interval."""
     from dae_core.analysis import stats
+    from dae_core.studies.designs import arm_title
 
     sentences = []
     groups = table.groupby(axis) if axis else [(None, table)]
@@ -54,8 +58,181 @@ def findings(table, axis: str | None = None, value: str = "accuracy") -> list[st
                 continue
             test = stats.paired_test(by_seed[a], by_seed[b])
             where = f"With {int(setting):,} labels, " if axis else ""
-            sentences.append(f"{where}{question} {stats.verdict(test, a, b)}")
+            if test.n < INTERVAL_MIN_SEEDS:
+                answer = (f"Across {test.n} seed{'s' * (test.n != 1)}, {arm_title(a)} minus {arm_title(b)} is "
+                          f"{_points(test.mean_difference)} points; no interval: {NO_INTERVAL}.")
+            else:
+                answer = stats.verdict(test, arm_title(a), arm_title(b))
+            sentences.append(f"{where}{question} {answer}")
     return sentences
+
+
+NO_INTERVAL = f"intervals need {INTERVAL_MIN_SEEDS} seeds or more"
+# The arm each arm is set against in a study's chart: what the question asks about.
+REFERENCE = {"label-efficiency": "random-init"}
+PRETRAINED_ARMS = ("mnist-ae", "fashion-ae")  # the label-efficiency arms with a pretrained encoder
+
+
+def differences(table, reference: str, axis: str | None = None, value: str = "accuracy"):
+    """Each arm's ``value`` minus ``reference``'s, paired by seed, per ``axis`` setting: columns
+    ``arm, <axis>, n, mean, low, high, p_value`` (a 95% t interval; use it from
+    ``INTERVAL_MIN_SEEDS`` pairs on)."""
+    import pandas as pd
+
+    from dae_core.analysis import stats
+
+    by = [axis] if axis else []
+    columns = ["arm", *by, "n", "mean", "low", "high", "p_value"]
+    parts = []
+    arms = list(dict.fromkeys(table["arm"])) if len(table) else []
+    for arm in [a for a in arms if a != reference and reference in arms]:
+        pairs = stats.compare_arms(table, "arm", arm, reference, ["seed"], value, by=by)
+        if len(pairs):
+            parts.append(pairs.rename(columns={"mean_difference": "mean"}).assign(arm=arm))
+    return pd.concat(parts, ignore_index=True)[columns] if parts else pd.DataFrame(columns=columns)
+
+
+def compact_table(table, axis: str | None = None, value: str = "accuracy"):
+    """Test accuracy in points as "mean ± half-width" of its 95% interval over seeds ("mean (n=2)"
+    under ``INTERVAL_MIN_SEEDS`` seeds): a row per ``axis`` setting and a column per arm (by its
+    plain name), or without an axis a row per arm."""
+    import pandas as pd
+
+    from dae_core.studies.designs import arm_title
+
+    summary_ = summary(table, axis, value)
+    summary_["cell"] = [f"{100 * m:.1f} ± {50 * (h - lo):.1f}" if n >= INTERVAL_MIN_SEEDS else f"{100 * m:.1f} (n={n})"
+                        for m, lo, h, n in zip(summary_["mean"], summary_["low"], summary_["high"], summary_["n"])]
+    arms = list(dict.fromkeys(table["arm"]))
+    if not axis:
+        rows = summary_.set_index("arm").loc[arms]
+        return pd.DataFrame({"arm": [arm_title(a) for a in arms], "seeds": rows["n"].tolist(),
+                             f"test {value}, points": rows["cell"].tolist()})
+    wide = summary_.pivot(index=axis, columns="arm", values="cell").reindex(columns=arms)
+    return wide.rename(columns=arm_title).reset_index().rename_axis(columns=None).fillna("—")
+
+
+def _interval(low: float, high: float) -> str:
+    return f"95% CI {_points(low)} to {_points(high)}"
+
+
+def _lead(row, a: str, b: str, axis: str) -> str:
+    """One paired comparison (``a`` minus ``b`` at ``row[axis]``) in words from the leader's side."""
+    from dae_core.studies.designs import arm_title
+
+    sign = 1 if row["mean"] >= 0 else -1
+    ahead, behind = (a, b) if sign > 0 else (b, a)
+    low, high = sorted((sign * row["low"], sign * row["high"]))
+    at = f"at {int(row[axis]):,} {axis}"
+    if low > 0:
+        return (f"{arm_title(ahead)} leads {arm_title(behind)} by {_points(sign * row['mean'])} points {at} "
+                f"({_interval(low, high)})")
+    return (f"{arm_title(ahead)} and {arm_title(behind)} are level within chance {at} "
+            f"({_points(sign * row['mean'])} points apart, {_interval(low, high)})")
+
+
+def label_efficiency_headline(table, axis: str = "labels", value: str = "accuracy") -> str:
+    """Does the autoencoder's encoder help? The label-efficiency results' answer in one sentence:
+    the pretrained arms against the same Task 3 model from random weights at every budget, then
+    the Task 2 CNN from scratch against Task 3 (or, without those arms, each arm against the
+    reference) with the fewest labels. Claims only from ``INTERVAL_MIN_SEEDS`` seeds on."""
+    from dae_core.studies.designs import arm_title
+
+    if not len(table):
+        return "No member has finished yet: nothing to report."
+    arms = list(dict.fromkeys(table["arm"]))
+    reference = REFERENCE["label-efficiency"] if REFERENCE["label-efficiency"] in arms else arms[0]
+    diffs = differences(table, reference, axis, value)
+    complete = diffs[diffs["n"] >= INTERVAL_MIN_SEEDS]
+    if not len(diffs):
+        return f"Only {arm_title(reference)} has finished members: nothing to compare yet."
+    if not len(complete):
+        fewest = diffs[diffs[axis] == diffs[axis].min()]
+        seeds = int(fewest["n"].max())
+        figures = "; ".join(f"{arm_title(r['arm'])} {_points(r['mean'])} points" for _, r in fewest.iterrows())
+        return (f"With {seeds} seed{'s' * (seeds != 1)} per arm there is no interval yet ({NO_INTERVAL}): at "
+                f"{int(fewest[axis].iloc[0]):,} {axis}, against {arm_title(reference)}: {figures}.")
+    parts = []
+    pretrained = complete[complete["arm"].isin(PRETRAINED_ARMS)] if reference == "random-init" else complete[:0]
+    if len(pretrained):
+        gains, costs = pretrained[pretrained["low"] > 0], pretrained[pretrained["high"] < 0]
+        if len(gains):
+            best = gains.sort_values([axis, "mean"], ascending=[True, False]).iloc[0]
+            parts.append(f"Does the autoencoder's encoder help? Yes: {_lead(best, best['arm'], reference, axis)}")
+        else:
+            which = ("neither autoencoder's encoder" if pretrained["arm"].nunique() > 1
+                     else f"{arm_title(pretrained['arm'].iloc[0])} never")
+            budgets = sorted(pretrained[axis].unique())
+            below = ""
+            if len(costs):
+                worst = costs.loc[costs["mean"].idxmin()]
+                below = (f"; {len(costs)} of {len(pretrained)} lie below it, by at most {_points(-worst['mean'])} "
+                         f"points: {arm_title(worst['arm'])} at {int(worst[axis]):,} {axis}")
+            parts.append(f"Does the autoencoder's encoder help? No: {which} beats {arm_title(reference)} at any "
+                         f"of {len(budgets)} budgets ({int(budgets[0]):,} to {int(budgets[-1]):,} {axis}; every "
+                         f"95% interval includes zero or lies below it{below})")
+    if {"scratch", "mnist-ae"} <= set(arms):
+        pairs = [("scratch", "mnist-ae", differences(table, "mnist-ae", axis, value).query("arm == 'scratch'"))]
+    else:
+        pairs = [(arm, reference, rows) for arm, rows in complete.groupby("arm", sort=False)
+                 if arm not in PRETRAINED_ARMS]
+    for a, b, rows in pairs:
+        rows = rows[rows["n"] >= INTERVAL_MIN_SEEDS]
+        if len(rows):
+            clear = int(((rows["low"] > 0) | (rows["high"] < 0)).sum())
+            parts.append(f"{_lead(rows.loc[rows[axis].idxmin()], a, b, axis)}, a clear difference at {clear} of "
+                         f"{len(rows)} budgets")
+    return "; and ".join(parts) + "."
+
+
+def seeds_headline(table, value: str = "accuracy") -> str:
+    """Task 3 against Task 2 over seeds in one sentence: both means, and the paired difference
+    with its interval from ``INTERVAL_MIN_SEEDS`` seeds on."""
+    from dae_core.analysis import stats
+    from dae_core.studies.designs import arm_title
+
+    by_seed = table.pivot_table(index="seed", columns="arm", values=value).dropna() if len(table) else None
+    if by_seed is None or not {"task2", "task3"} <= set(by_seed.columns) or not len(by_seed):
+        return "Task 2 and Task 3 have not both finished a seed yet: nothing to compare."
+    presets = set(table["preset"].dropna()) if "preset" in table.columns else set()
+    at = f" at the {next(iter(presets))} preset" if len(presets) == 1 else ""
+    test = stats.paired_test(by_seed["task2"], by_seed["task3"])
+    means = (f"{arm_title('task2')} reaches {by_seed['task2'].mean():.4f} test {value} and "
+             f"{arm_title('task3')} {by_seed['task3'].mean():.4f}")
+    if test.n < INTERVAL_MIN_SEEDS:
+        return (f"Over {test.n} seed{'s' * (test.n != 1)}{at}, {means}: no interval yet ({NO_INTERVAL}).")
+    verdict = stats.verdict(test, arm_title("task2"), arm_title("task3")).removeprefix(f"Across {test.n} seeds, ")
+    return f"Over {test.n} seeds{at}, {means}: {verdict}"
+
+
+def variants_headline(table, value: str = "accuracy") -> str:
+    """The variants ranked by their mean test accuracy, with how many seeds stand behind them."""
+    from dae_core.studies.designs import arm_title
+
+    if not len(table):
+        return "No variant has finished yet."
+    means = table.groupby("arm", sort=False)[value].agg(["mean", "count"]).sort_values("mean", ascending=False)
+    seeds = int(means["count"].min())
+    ranked = "; ".join(f"{arm_title(arm)} {row['mean']:.4f}" for arm, row in means.iterrows())
+    if seeds < INTERVAL_MIN_SEEDS:
+        return (f"From best to worst, with {seeds} seed{'s' * (seeds != 1)} each (no 95% intervals: "
+                f"{NO_INTERVAL}): {ranked}.")
+    return f"From best to worst, mean test {value} over {seeds} seeds or more: {ranked}."
+
+
+def headline(name: str, table, axis: str | None = None, value: str = "accuracy") -> str:
+    """The one sentence that answers study ``name``'s question, computed from its results."""
+    from dae_core.analysis import robustness
+
+    if name == "robustness":
+        return robustness.headline(table)
+    if name == "pretraining":
+        return pretraining_headline(pretraining_gains(table, axis or "labels", value), axis or "labels")
+    if name == "label-efficiency":
+        return label_efficiency_headline(table, axis or "labels", value)
+    if name == "seeds":
+        return seeds_headline(table, value)
+    return variants_headline(table, value)
 
 
 # --- the pretraining study: what pretraining adds to the same architecture -----------------------
@@ -69,7 +246,6 @@ FOR = {"probe": "a linear probe on the {p}'s frozen encoder", "head": "a small h
 PRETRAINED_BY = {"mnist-ae": "MNIST autoencoder", "fashion-ae": "in-domain autoencoder",
                  "fashion-mae": "in-domain masked autoencoder"}
 CONTROL = "random"  # the pretraining every other one is compared with: the same model, random weights
-INTERVAL_MIN_SEEDS = 3  # below this many paired seeds the gains are given without an interval
 
 
 def pretraining_gains(table, axis: str = "labels", value: str = "accuracy"):
@@ -151,6 +327,19 @@ def pretraining_headline(gains, axis: str = "labels") -> str:
         sentence += (f"; it costs {_points(-worst['mean'])} points for {_name(worst)} at "
                      f"{int(worst[axis]):,} {axis}")
     return sentence + "."
+
+
+def gain_sentences(gains, axis: str = "labels") -> list[str]:
+    """Each gain from pretraining (``pretraining_gains``) as a sentence, plain names, the interval
+    from ``INTERVAL_MIN_SEEDS`` seeds on."""
+    sentences = []
+    for _, row in gains.sort_values([axis, "architecture", "pretraining"]).iterrows():
+        n = int(row["n"])
+        interval = (_interval(row["low"], row["high"]) if n >= INTERVAL_MIN_SEEDS
+                    else f"no interval: {NO_INTERVAL}")
+        sentences.append(f"With {int(row[axis]):,} {axis}, {_name(row)}: {_points(row['mean'])} points over the "
+                         f"same model from random weights ({interval}; {n} seed{'s' * (n != 1)}).")
+    return sentences
 
 
 def mcnemar_per_seed(study: Study, x, y) -> list[str]:

@@ -136,28 +136,6 @@ def test_image_grid_without_colours_or_images():
     assert len(plots.image_grid(np.zeros((0, 28, 28)), [], None).data) == 0
 
 
-def test_band_chart_draws_each_groups_mean_inside_its_interval():
-    from dae_core.analysis import stats
-
-    members = pd.DataFrame({"arm": ["a", "a", "b", "b"] * 2, "labels": [100] * 4 + [1000] * 4,
-                            "seed": [0, 1] * 4, "accuracy": [.50, .60, .55, .52, .70, .72, .69, .70]})
-    summary = stats.summarise(members, ["arm", "labels"], "accuracy")
-    fig = plots.band_chart(summary, "labels", "arm", log_x=True, names={"a": "arm A"})
-    band, line = fig.data[0], fig.data[1]
-    assert fig.layout.xaxis.type == "log" and line.name == "arm A" and list(line.x) == [100, 1000]
-    assert list(line.y) == pytest.approx([0.55, 0.71])
-    a = summary[summary.arm == "a"]
-    assert list(band.y) == pytest.approx(list(a["high"]) + list(a["low"])[::-1])
-
-
-def test_robustness_chart_has_a_panel_per_noise_and_a_line_per_model():
-    table = pd.DataFrame([{"model": m, "noise": k, "level": lv, "accuracy": 0.5}
-                          for m in ("x", "y") for k in ("gaussian", "masking") for lv in (0.0, 0.3)])
-    fig = plots.robustness_chart(table)
-    assert len(fig.data) == 4 and [a.text for a in fig.layout.annotations] == ["gaussian", "masking"]
-    assert sum(trace.showlegend for trace in fig.data) == 2
-
-
 def test_psnr_vs_level_adds_a_dashed_line_per_classical_method_in_its_kinds_colour():
     table = pd.DataFrame({"noise": ["gaussian", "gaussian", "masking"], "level": [0.5, 0.1, 0.2],
                           "psnr_noisy": [10.0, 20.0, 12.0], "psnr_denoised": [18.0, 25.0, 16.0]})

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dae_core.analysis import plots, stats
+from dae_core.analysis import stats, study_plots
 from dae_core.studies import designs, evidence
 from dae_core.studies.store import PRETRAINED
 
@@ -130,7 +130,7 @@ def test_the_headline_gives_no_interval_under_three_seeds():
 
 def test_the_gain_chart_draws_a_band_and_a_line_per_architecture_and_pretraining_with_zero_marked():
     gains = evidence.pretraining_gains(synthetic_results())
-    fig = plots.gain_chart(gains, architectures=designs.ARCHITECTURE_TITLES, pretrainings=designs.PRETRAINING_TITLES)
+    fig = study_plots.gain_chart(gains, architectures=designs.ARCHITECTURE_TITLES, pretrainings=designs.PRETRAINING_TITLES)
     lines = [t for t in fig.data if t.mode == "lines+markers"]
     assert len(lines) == 10 and len(fig.data) == 20  # a band under every line
     assert fig.layout.xaxis.type == "log" and list(fig.layout.xaxis.tickvals) == [100, 300, 1000, 3000]

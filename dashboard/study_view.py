@@ -1,0 +1,182 @@
+"""The Studies page's parts: a study's results as a paper's figure (headline, chart, compact table,
+the per-comparison sentences folded away), a live study's progress, and the start controls (the
+full study after a confirmation with its estimated time; the demo in a runs folder of its own)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from dae_core import settings
+from dae_core.analysis import robustness, study_plots
+from dae_core.errors import DamagedFileError
+from dae_core.studies import designs, evidence, runner, store
+from dashboard import widgets
+
+NO_INTERVAL = f"{evidence.NO_INTERVAL[0].upper()}{evidence.NO_INTERVAL[1:]}"
+CELLS = "Test accuracy in points: mean ± half-width of its 95% interval over seeds"
+# The full study as the page starts it (the CLI's options), where it differs from the defaults.
+FULL = {"variants": {"seeds": 1}}
+DEMO_ID = "label-efficiency-demo"
+DEMO = ["--seeds", "2", "--budgets", "100,300", "--arms", "scratch,random-init", "--epochs-scale", "0.1",
+        "--steps-per-epoch", "5"]  # 8 members of a few steps each: about a minute here
+
+
+def shipped(name: str) -> tuple[pd.DataFrame | None, dict]:
+    """The shipped results and how they were made; a damaged file is named and left out."""
+    try:
+        table = store.shipped_results(name)
+    except DamagedFileError as e:
+        widgets.show_error(e)
+        return None, {}
+    try:
+        about = store.shipped_about(name)
+    except DamagedFileError as e:
+        widgets.show_error(e)
+        about = {}
+    return table, about
+
+
+def show_results(name: str, table: pd.DataFrame, key: str) -> None:
+    """Headline, chart, compact table; the sentences and every member in expanders."""
+    if name == "seeds" and table.get("preset", pd.Series(dtype=object)).nunique() > 1:
+        for preset, rows in table.groupby("preset", sort=False):  # one figure per preset
+            st.markdown(f"##### The {preset} preset")
+            show_results(name, rows, f"{key}_{preset}")
+        return
+    axis = "labels" if name in ("label-efficiency", "pretraining") else None
+    st.markdown(f"**{evidence.headline(name, table, axis)}**")
+    if name == "robustness":
+        st.plotly_chart(study_plots.robustness_chart(table), key=f"studies_chart_{key}")
+        st.dataframe(table.pivot_table(index=["noise", "level"], columns="model", values="accuracy").reset_index(),
+                     hide_index=True)
+        notes = robustness.findings(table)
+    else:
+        notes = _figure(name, table, axis, key)
+    if notes:
+        with st.expander(f"Every comparison in words ({len(notes)})"):
+            st.markdown("\n".join(f"- {note}" for note in notes))
+    with st.expander(f"Every member ({len(table)} rows)"):
+        widgets.show_table(table, key, "studies")
+
+
+def _figure(name: str, table: pd.DataFrame, axis: str | None, key: str) -> list[str]:
+    """The study's chart and compact table; returns its per-comparison sentences."""
+    if name == "pretraining":
+        gains = evidence.pretraining_gains(table, axis)
+        complete = gains[gains["n"] >= evidence.INTERVAL_MIN_SEEDS]
+        if len(complete):
+            st.plotly_chart(study_plots.gain_chart(complete, axis, designs.ARCHITECTURE_TITLES,
+                                                   designs.PRETRAINING_TITLES), key=f"studies_chart_{key}")
+        else:
+            st.info(f"No budget has 3 seeds per pair of arms yet: the gain chart waits for them ({NO_INTERVAL}).")
+        notes = evidence.gain_sentences(gains, axis)
+    else:
+        if name in evidence.REFERENCE:
+            reference = evidence.REFERENCE[name]
+            diffs = evidence.differences(table, reference, axis)
+            if len(diffs):
+                st.plotly_chart(study_plots.difference_chart(diffs, axis, reference, designs.ARM_TITLES),
+                                key=f"studies_chart_{key}")
+        notes = evidence.findings(table, axis)
+    summary = evidence.summary(table, axis)
+    st.dataframe(evidence.compact_table(table, axis), hide_index=True)
+    few = int(summary["n"].min()) if len(summary) else 0
+    st.caption(CELLS + "." if few >= evidence.INTERVAL_MIN_SEEDS else
+               f"Test accuracy in points, {few} seed{'s' * (few != 1)} at the fewest: no 95% intervals. {NO_INTERVAL}.")
+    return notes
+
+
+def live_folder(study_id: str, runs_dir: Path | None = None) -> Path:
+    return store.study_folder(study_id, runs_dir or settings.runs_dir())
+
+
+def live_results(folder: Path) -> pd.DataFrame | None:
+    study = store.Study(folder)
+    return evidence.results(study) if study.exists() else store.read_results(folder)
+
+
+def show_progress(folder: Path, polling: bool) -> None:
+    """Members done of all, live while the study trains; reruns the page when a member finishes
+    (its results grow) and when the study ends."""
+    running = runner.study_active(folder)
+    study = store.Study(folder)
+    done, total = runner.progress(study) if study.exists() else (0, 0)
+    seen = st.session_state.setdefault("studies_done", {})
+    if polling and (not running or seen.get(str(folder), done) != done):
+        seen[str(folder)] = done
+        st.rerun()  # the whole page: its results are newer now
+    seen[str(folder)] = done
+    if not study.exists():
+        st.info("Starting: loading TensorFlow and the data…" if running else "Not started.")
+        return
+    text = f"{done}/{total} members done" + ("" if running or done == total else " · not running")
+    st.progress(done / total if total else 0.0, text=text)
+
+
+def show_live(name: str, folder: Path, key: str) -> None:
+    """A study on this machine: its progress (polled while it runs) and its results so far."""
+    polling = runner.study_active(folder)
+    if not (store.Study(folder).exists() or polling or (folder / store.RESULTS_FILE).exists()):
+        return
+    st.fragment(show_progress, run_every=2.0 if polling else None)(folder, polling)
+    results = live_results(folder)
+    if results is not None and len(results):
+        show_results(name, results, key)
+    elif results is not None:
+        st.caption("No member to compare has finished yet: its results appear here as members finish.")
+
+
+def about_time(seconds: float) -> str:
+    hours, minutes = divmod(round(seconds / 60), 60)
+    return f"about {hours} h {minutes:02d} min" if hours else f"about {max(minutes, 1)} min"
+
+
+def start_full(name: str, about: dict) -> None:
+    """The full study's button; it asks first, with the estimated time."""
+    folder = live_folder(name)
+    active = runner.study_active(folder)
+    if st.button(f"Start or continue the full {name} study", key="studies_start_full", disabled=active,
+                 help="Running now" if active else "Asks first, with the time it will take"):
+        st.session_state.studies_confirm = name
+    if st.session_state.get("studies_confirm") != name or active:
+        return
+    design = designs.DESIGNS[name](**FULL.get(name, {}))
+    per_member = about["seconds"] / len(design.members) if about.get("seconds") else None
+    estimate = runner.estimate(design, store.Study(folder), per_member)
+    st.warning(f"This trains {estimate.left} of the study's {estimate.total} members: {about_time(estimate.seconds)} "
+               f"of training on this machine (from {estimate.basis}). Members queue behind other trainings; "
+               "a stopped study continues where it stopped.")
+    yes, no = st.columns(2)
+    if yes.button(f"Start: {about_time(estimate.seconds)}", key="studies_confirm_start", type="primary"):
+        st.session_state.studies_confirm = None
+        options = [v for k, value in FULL.get(name, {}).items() for v in (f"--{k}", str(value))]
+        with widgets.guarded():
+            runner.start_study(name, options)
+            st.rerun()
+    if no.button("Cancel", key="studies_confirm_cancel"):
+        st.session_state.studies_confirm = None
+        st.rerun()
+
+
+def demo_controls() -> Path:
+    """Start the demo (in its own runs folder, never among ordinary runs) or clear it; returns its
+    study folder."""
+    runs_dir = runner.demo_runs_dir(settings.runs_dir())
+    folder = live_folder(DEMO_ID, runs_dir)
+    active = runner.study_active(folder)
+    start, clear = st.columns(2)
+    if start.button("Start the demo (8 tiny members)", key="studies_start_demo", disabled=active,
+                    help="In a runs folder of its own: its runs stay out of the ordinary runs"):
+        with widgets.guarded():
+            runner.start_study("label-efficiency", DEMO, DEMO_ID, runs_dir=runs_dir)
+            st.rerun()  # the page as it is now: the demo running, its buttons disabled
+    if runs_dir.exists() and clear.button("Clear the demo", key="studies_clear_demo", disabled=active,
+                                          help="Deletes the demo's runs folder, and nothing else"):
+        with widgets.guarded():
+            runner.clear_demo(settings.runs_dir())
+            st.session_state.get("studies_done", {}).pop(str(folder), None)
+            st.toast("Demo cleared.")
+    return folder
