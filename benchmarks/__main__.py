@@ -15,6 +15,7 @@ BENCHMARKS = {  # name -> (module, what it measures)
     "ray": ("ray", "seconds per study member beyond training, local executor against Ray"),
     "load": ("load_test", "the Denoise page under N concurrent sessions (a real server)"),
     "ui": ("measure_ui", "how fast the dashboard feels in a real Chromium"),
+    "compare": ("compare_page", "the Compare page: first open and a change of model, cold and cached (Chromium)"),
     "bn_momentum": ("bn_momentum", "validation accuracy of a short improved run by batch-norm momentum"),
 }
 

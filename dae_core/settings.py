@@ -13,6 +13,7 @@ DATA_DIR_ENV = "DAE_DATA_DIR"  # a folder holding mnist/ and fashion-mnist/ (IDX
 RUNS_DIR_ENV = "DAE_RUNS_DIR"  # one folder per training run
 MODELS_DIR_ENV = "DAE_MODELS_DIR"  # the shipped models and their manifest.json
 STUDIES_DIR_ENV = "DAE_STUDIES_DIR"  # the shipped studies' results
+CACHE_DIR_ENV = "DAE_CACHE_DIR"  # what is computed once and kept (a model's test predictions)
 
 
 def data_dir() -> Path | None:
@@ -31,6 +32,11 @@ def models_dir() -> Path:
 
 def studies_dir() -> Path:
     return Path(os.environ.get(STUDIES_DIR_ENV) or PROJECT_ROOT / "studies")
+
+
+def cache_dir() -> Path:
+    """Kept results that can always be computed again; safe to delete."""
+    return Path(os.environ.get(CACHE_DIR_ENV) or runs_dir() / ".cache")
 
 
 def keras_datasets_dir() -> Path:

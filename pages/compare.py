@@ -1,4 +1,10 @@
-"""Compare: Task 2 against Task 3 on the same test images, beside the assignment's figures."""
+"""Compare: Task 2 against Task 3 on the same test images, beside the assignment's figures,
+each figure with what it answers: which test is over the test images and which over seeds, what
+the mirror averaging and label smoothing change, where augmentation stops on the curves.
+
+The models' test predictions are kept on disk (``loaders.test_predictions``): a model is predicted
+once, with a progress bar, and every later visit reads them without TensorFlow.
+"""
 
 import numpy as np
 import pandas as pd
@@ -6,66 +12,163 @@ import streamlit as st
 
 from dae_core.analysis import assignment, metrics, plots, report
 from dae_core.data import datasets
-from dae_core.errors import DamagedFileError
+from dae_core.errors import DamagedFileError, LabError
 from dae_core.models import catalog
 from dae_core.studies import evidence, store
+from dae_core.training.config import TrainConfig
 from dashboard import runtime
-from dashboard.loaders import BY_FILE, load_test_set
+from dashboard.loaders import load_test_set, test_predictions
 from dashboard.widgets import download_csv, guarded, pick_model, show_error, show_table
 
 runtime.run_through_app()
 
 GALLERY_SIZE = 8  # right and wrong images per model, one row each
+TEST_SET = "fashion-mnist"
+MCNEMAR_LABEL = "McNemar's test, over the test images, for these two trained models"
+SEEDS_LABEL = "The seeds study's paired t-test, over training seeds, for the two recipes"
 
 
-@st.cache_data(max_entries=8, show_spinner="Evaluating both models on the test images…", hash_funcs=BY_FILE)
 def compare_models(a: catalog.ModelEntry, b: catalog.ModelEntry) -> report.Comparison:
-    """Cached by both model files, so a retrained model is evaluated afresh and an unchanged
-    one never twice."""
-    runtime.wait_for_tensorflow()
-    test = load_test_set("fashion-mnist")
-    return report.compare(a, b, test.x, test.y)
+    """From both models' kept predictions (computed once per model file, with a progress bar)."""
+    test = load_test_set(TEST_SET)
+    return report.comparison(a, b, test_predictions(a, TEST_SET), test_predictions(b, TEST_SET), test.y)
+
+
+def _names(entries) -> str:
+    return " and ".join(e.name for e in entries)
+
+
+def mirror_note(comp: report.Comparison) -> str:
+    """What the mirror averaging adds to the test accuracy, and which figure to set beside the
+    assignment's."""
+    sides = [(e, r, one) for e, r, one in ((comp.a, comp.report_a, comp.one_view_a),
+                                            (comp.b, comp.report_b, comp.one_view_b)) if one is not None]
+    alone = ", ".join(f"{e.name} {one.accuracy:.4f} (the mirror adds {100 * (r.accuracy - one.accuracy):+.2f} points)"
+                      for e, r, one in sides)
+    verb = "predicts" if len(sides) == 1 else "predict"
+    return (f"**Mirror averaging.** {_names(e for e, _, _ in sides)} {verb} the mean of the class "
+            "probabilities for each image and for its mirror image (test-time augmentation: a garment keeps "
+            "its class when mirrored, and the improved preset trains on mirrored images too). The test "
+            f"accuracy counts that mean. From the image alone: {alone}. The assignment's models saw each "
+            f"image once: set the *image alone* figures (the table's row \"{report.ONE_VIEW_FIGURE}\") "
+            "beside theirs.")
+
+
+def smoothing_note(comp: report.Comparison) -> str | None:
+    """Why a model trained with label smoothing has a test loss below its training loss."""
+    smoothed = [(e, r, report.label_smoothing(e)) for e, r in ((comp.a, comp.report_a), (comp.b, comp.report_b))
+                if report.label_smoothing(e)]
+    if not smoothed:
+        return None
+    notes = []
+    for entry, result, smoothing in smoothed:
+        last = entry.history[-1] if entry.history else {}
+        train = f" below its training loss {last['loss']:.3f}" if isinstance(last.get("loss"), float) else ""
+        notes.append(f"{entry.name}'s test loss {result.loss:.3f} sits{train}")
+    smoothing = smoothed[0][2]
+    same = all(s == smoothing for _, _, s in smoothed)
+    value = f"label smoothing {smoothing:g}" if same else "label smoothing"
+    floor = report.smoothed_loss_floor(smoothing)
+    right, other = 1 - smoothing + smoothing / 10, smoothing / 10
+    return (f"**Label smoothing.** {_names(e for e, _, _ in smoothed)} trained with {value}: each training "
+            f"target gives the right class {right:.2f} and each other class {other:.2f}, so their training "
+            "and validation losses (the last-epoch rows and the loss curves) are cross-entropies against those "
+            f"targets, which no model can bring below {floor:.3f}. The test loss is against the true labels "
+            f"alone, as the assignment's: so {'; '.join(notes)}. Between a model with smoothing and one "
+            "without, compare accuracies, not losses.")
 
 
 def show_headline(comp: report.Comparison) -> None:
     st.subheader("Headline figures")
     theirs = assignment.figure("test_accuracy")
-    for column, entry, result, their_accuracy in zip(st.columns(2), (comp.a, comp.b),
-                                                     (comp.report_a, comp.report_b), (theirs.task2, theirs.task3)):
+    sides = ((comp.a, comp.report_a, comp.one_view_a, theirs.task2),
+             (comp.b, comp.report_b, comp.one_view_b, theirs.task3))
+    for column, (entry, result, one_view, their_accuracy) in zip(st.columns(2), sides):
         column.metric(f"Test accuracy — {entry.name}", f"{result.accuracy:.4f}",
-                      f"{result.accuracy - their_accuracy:+.4f} against the assignment's")
+                      f"{result.accuracy - their_accuracy:+.4f} against the assignment's",
+                      help="The mean over each image and its mirror image." if one_view else None)
+        if one_view is not None:
+            column.metric(f"Image alone — {entry.name}", f"{one_view.accuracy:.4f}",
+                          f"{one_view.accuracy - their_accuracy:+.4f} against the assignment's",
+                          help="Without the mirror image, as the assignment's models predict.")
+    if comp.mirror_averaged:
+        st.markdown(mirror_note(comp))
     show_table(comp.headline(), "headline", "compare")
-    st.subheader("Is the difference real?")
+    if note := smoothing_note(comp):
+        st.markdown(note)
+
+
+def show_significance(comp: report.Comparison) -> None:
+    st.subheader("Is the difference real? Two tests, two questions")
+    st.markdown(f"**{MCNEMAR_LABEL}**")
     st.info(f"McNemar's test: {comp.sentence()}")
-    show_seeds_study(comp.a.preset)
+    st.caption("Whether these two trained models differ on these images: it counts the images one gets "
+               "right and the other wrong. It cannot say whether another training run would come out in "
+               "the same order.")
+    st.markdown(f"**{SEEDS_LABEL}**")
+    if show_seeds_study(comp.a.preset):
+        st.caption(f"Why both can hold: McNemar's p is about these two models on {len(comp.report_a.y_true):,} "
+                   "images, where a small gap in accuracy is still many images; the seeds study's p is about "
+                   "training Task 2 against training Task 3, where each seed is one observation and a gap must "
+                   "stand out from the spread between seeds. A model pair that is clearly different and a "
+                   "recipe difference that \"could well be chance\" do not contradict each other: these "
+                   "models differ, and a few seeds cannot yet say the recipes do.")
 
 
-def show_seeds_study(preset: str) -> None:
-    """The seeds study's means and intervals beside these single runs, when it has been run."""
+def show_seeds_study(preset: str) -> bool:
+    """The seeds study's means and intervals beside these single runs, when it has been run;
+    whether it was shown."""
     try:
         seeds = store.shipped_results("seeds")
     except DamagedFileError as e:  # named; the comparison above stands
         show_error(e)
-        return
+        return False
     if seeds is not None and "preset" in seeds:  # the study's runs are of one preset: these models'?
         seeds = seeds[seeds["preset"] == preset]
     if seeds is None or seeds.empty:
-        st.caption(f"Single runs: how far another seed would land at the {preset} preset is what the "
+        st.caption(f"Not run at the {preset} preset: how far another seed would land is what the "
                    f"seeds study measures (`python -m dae_core study seeds --preset {preset}`, then the "
                    "Studies page).")
-        return
+        return False
     st.caption(f"Over several seeds at the {preset} preset (the seeds study): mean test accuracy with "
                "its 95% interval.")
     st.dataframe(evidence.summary(seeds), hide_index=True, key="compare_seeds")
-    st.markdown("\n".join(f"- {note}" for note in evidence.findings(seeds)))
+    st.markdown("\n".join(f"- Over seeds (paired t-test): {note}" for note in evidence.findings(seeds)))
+    return True
+
+
+def augmentation_switch(entry: catalog.ModelEntry) -> int | None:
+    """The last epoch on augmented images of ``entry``'s training, when plain images followed."""
+    try:
+        config = TrainConfig.from_dict(entry.config)
+    except (LabError, TypeError, ValueError):  # an older or partial config: no line
+        return None
+    return config.augmented_epochs if 0 < config.augmented_epochs < config.epochs else None
+
+
+def curves_note(comp: report.Comparison, switches: dict[str, int]) -> str:
+    parts = []
+    if switches:
+        lines = ", ".join(f"{name} after epoch {epoch}" for name, epoch in switches.items())
+        parts.append(f"Dotted lines ({lines}): up to there the training images were randomly flipped and "
+                     "shifted (Task 2's improved preset also erases a patch), from there on they are plain: "
+                     "the training curves jump at the line, as plain images are easier. The validation "
+                     "images are plain throughout.")
+    if any(report.label_smoothing(e) for e in (comp.a, comp.b)):
+        parts.append("The losses of a model trained with label smoothing are against smoothed labels "
+                     "(see the headline figures).")
+    return " ".join(parts)
 
 
 def show_curves_and_classes(comp: report.Comparison) -> None:
     a, b = comp.a, comp.b
     st.subheader("Training curves")
+    switches = {e.name: epoch for e in (a, b) if (epoch := augmentation_switch(e))}
     for column, metric in zip(st.columns(2), ("accuracy", "loss")):
-        column.plotly_chart(plots.training_curves({a.name: a.history, b.name: b.history}, metric),
-                            key=f"compare_curves_{metric}")
+        column.plotly_chart(plots.training_curves({a.name: a.history, b.name: b.history}, metric,
+                                                  plain_after=switches), key=f"compare_curves_{metric}")
+    if note := curves_note(comp, switches):
+        st.caption(note)
     st.subheader("Per class")
     st.caption("The *better* columns name the model with the higher figure of each pair.")
     show_table(comp.per_class(), "per_class", "compare")
@@ -112,10 +215,11 @@ def show_page() -> None:
         b = pick_model("task3", "Task 3 model (fine-tuned encoder)", "compare_model_b")
     if a is None or b is None:
         return
-    test = load_test_set("fashion-mnist")
+    test = load_test_set(TEST_SET)
     st.caption(f"Test images: {len(test.y):,} from {test.source}.")
     comp = compare_models(a, b)
     show_headline(comp)
+    show_significance(comp)
     show_curves_and_classes(comp)
     show_confusions(comp)
     show_gallery(comp, test.x)

@@ -55,12 +55,26 @@ def _finish_curves(fig: go.Figure, metric: str) -> go.Figure:
     return fig
 
 
-def training_curves(histories: dict[str, list[dict]], metric: str = "loss") -> go.Figure:
-    """Train (solid) and validation (dashed) ``metric`` per epoch, one colour per label."""
+def training_curves(histories: dict[str, list[dict]], metric: str = "loss",
+                    plain_after: dict[str, int] | None = None) -> go.Figure:
+    """Train (solid) and validation (dashed) ``metric`` per epoch, one colour per label;
+    ``plain_after`` (label -> epoch): a dotted line in the label's colour where its augmentation
+    stops, as ``live_curves`` marks it."""
     fig = go.Figure()
     for i, (label, records) in enumerate(histories.items()):
-        _add_epoch_lines(fig, label, records or [], metric, PALETTE[i % len(PALETTE)])
+        color = PALETTE[i % len(PALETTE)]
+        _add_epoch_lines(fig, label, records or [], metric, color)
+        epoch = (plain_after or {}).get(label)
+        if epoch and records:
+            # the second label's words at the bottom: two runs of one recipe switch together
+            _mark_plain_phase(fig, epoch, color, f"{label}: plain images from here",
+                              "top left" if i % 2 == 0 else "bottom left")
     return _finish_curves(fig, metric)
+
+
+def _mark_plain_phase(fig: go.Figure, epoch: int, color: str, text: str, where: str = "top left") -> None:
+    fig.add_vline(x=epoch, line_dash="dot", line_color=color, annotation_text=text,
+                  annotation_position=where, annotation_font_color=color)
 
 
 def batch_x(record: dict) -> float:
@@ -81,8 +95,7 @@ def live_curves(epoch_records: list[dict], batch_records: list[dict], metric: st
         fig.add_scatter(x=x, y=y, mode="markers", name="train, within epoch",
                         marker=dict(color=PALETTE[0], size=4, opacity=0.45))
     if plain_after and fig.data:
-        fig.add_vline(x=plain_after, line_dash="dot", line_color="grey",
-                      annotation_text="plain images from here", annotation_position="top left")
+        _mark_plain_phase(fig, plain_after, "grey", "plain images from here")
     return _finish_curves(fig, metric)
 
 

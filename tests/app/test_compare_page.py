@@ -1,18 +1,24 @@
 """The Compare page shows the shipped models' figures on the 10,000 test images (the same as
-their manifest records), and says what to do when a model file is missing."""
+their manifest records), says what each figure answers (which test is over the test images and
+which over seeds, what mirror averaging and label smoothing change, where augmentation stops),
+keeps the models' predictions on disk, and says what to do when a model file is missing."""
 
+import json
 import re
+import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats as sps
 from streamlit.testing.v1 import AppTest
 
 from dae_core import settings
-from dae_core.analysis import assignment, stats
+from dae_core.analysis import assignment, predictions, report, stats
 from dae_core.data import datasets
 from dae_core.models import catalog
+from dae_core.studies import evidence
 from dashboard import loaders
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
@@ -84,10 +90,14 @@ def test_per_class_figures_name_the_better_model_and_average_to_the_recorded_f1(
     assert (per_class[f"recall {A}"][:10] * 1000).round().sum() == round(shipped(A).test["accuracy"] * 10_000)
 
 
+def mcnemar_sentence(at: AppTest) -> str:
+    return next(i.value for i in at.info if i.value.startswith("McNemar's test"))
+
+
 def test_mcnemar_counts_agree_with_the_two_accuracies(models_dir, page):
     """Images only A gets right minus those only B gets right is A's right answers minus B's."""
     at = page
-    sentence = at.info[0].value
+    sentence = mcnemar_sentence(at)
     a, b = map(int, re.search(rf"{A} alone is right on (\d+) and {B} alone on (\d+)", sentence).groups())
     right = {name: round(shipped(name).test["accuracy"] * 10_000) for name in (A, B)}
     assert a - b == right[A] - right[B] == 119
@@ -139,22 +149,189 @@ def test_without_the_datasets_the_page_uses_the_bundled_test_set(models_dir, tmp
     assert not at.warning and not at.error
 
 
-def test_a_seeds_study_puts_means_and_intervals_beside_the_single_runs(models_dir, tmp_path, monkeypatch):
+SEEDS = {"task2": (0.921, 0.917, 0.924), "task3": (0.909, 0.911, 0.905)}
+
+
+@pytest.fixture
+def seeds_study(tmp_path, monkeypatch) -> pd.DataFrame:
+    """A seeds study at the seed preset (3 seeds), and one row of another preset's."""
     rows = [{"arm": arm, "seed": seed, "preset": preset, "accuracy": acc} for preset, arm, accs in
-            (("seed", "task2", (0.921, 0.917, 0.924)), ("seed", "task3", (0.909, 0.911, 0.905)),
+            (("seed", "task2", SEEDS["task2"]), ("seed", "task3", SEEDS["task3"]),
              ("improved", "task2", (0.95, 0.95, 0.95)))  # another preset's: not these models'
             for seed, acc in enumerate(accs)]
     (tmp_path / "studies" / "seeds").mkdir(parents=True)
     pd.DataFrame(rows).to_csv(tmp_path / "studies" / "seeds" / "results.csv", index=False)
     monkeypatch.setenv(settings.STUDIES_DIR_ENV, str(tmp_path / "studies"))
+    return pd.DataFrame(rows[:6])
+
+
+def test_a_seeds_study_puts_means_and_intervals_beside_the_single_runs(models_dir, seeds_study):
     at = open_compare()
     assert not at.exception
     summary = table_with(at, "high").set_index("arm")
     assert summary.loc["task2", "n"] == 3  # the improved preset's rows left out
-    assert summary.loc["task2", "mean"] == pytest.approx(stats.mean_interval([0.921, 0.917, 0.924]).mean)
-    assert summary.loc["task3", "high"] == pytest.approx(stats.mean_interval([0.909, 0.911, 0.905]).high)
-    finding = stats.verdict(stats.paired_test([0.909, 0.911, 0.905], [0.921, 0.917, 0.924]), "task3", "task2")
-    assert "task2 is ahead by 1.2 points" in finding
-    assert f"- does Task 3 beat Task 2? {finding}" in [m.value for m in at.markdown]
+    assert summary.loc["task2", "mean"] == pytest.approx(stats.mean_interval(SEEDS["task2"]).mean)
+    assert summary.loc["task3", "high"] == pytest.approx(stats.mean_interval(SEEDS["task3"]).high)
+    findings = evidence.findings(seeds_study)
+    assert findings and "p = " in findings[0]
+    assert "\n".join(f"- Over seeds (paired t-test): {f}" for f in findings) in [m.value for m in at.markdown]
     assert ("Over several seeds at the seed preset (the seeds study): mean test accuracy with its 95% interval."
             in [c.value for c in at.caption])
+
+
+def test_each_p_value_says_which_test_it_is_and_over_what(models_dir, seeds_study):
+    """McNemar's p is under "over the test images, these two models", the seeds study's under
+    "over training seeds, the two recipes", and a caption says why both can hold."""
+    at = open_compare()
+    assert not at.exception
+    markdown = [m.value for m in at.markdown]
+    mcnemar_label = markdown.index("**McNemar's test, over the test images, for these two trained models**")
+    seeds_label = markdown.index("**The seeds study's paired t-test, over training seeds, for the two recipes**")
+    findings = next(i for i, m in enumerate(markdown) if m.startswith("- Over seeds (paired t-test): "))
+    assert mcnemar_label < seeds_label < findings
+    assert mcnemar_sentence(at).startswith(f"McNemar's test: On the same 10,000 test images, {A} alone is right on")
+    assert "(p = " in mcnemar_sentence(at)
+    why = next(c.value for c in at.caption if c.value.startswith("Why both can hold"))
+    assert "these two models on 10,000 images" in why and "each seed is one observation" in why
+    # the seed models neither average over the mirror nor smooth their labels: no such notes
+    assert not any(m.startswith(("**Mirror averaging.**", "**Label smoothing.**")) for m in markdown)
+    assert report.ONE_VIEW_FIGURE not in list(table_with(at, "figure")["figure"])
+
+
+def test_without_a_seeds_study_the_page_says_how_to_run_it(models_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv(settings.STUDIES_DIR_ENV, str(tmp_path / "no-studies"))
+    at = open_compare()
+    assert not at.exception
+    assert ("Not run at the seed preset: how far another seed would land is what the seeds study measures "
+            "(`python -m dae_core study seeds --preset seed`, then the Studies page).") in [c.value for c in at.caption]
+    assert not any(c.value.startswith("Why both can hold") for c in at.caption)
+
+
+# --- a pair like the improved preset's, from kept predictions (no model is run) ------------------
+
+MIRRORED = {"task2": "task2-mirror", "task3": "task3-mirror"}
+SMOOTHING, EPOCHS, CLEAN = 0.1, 40, 0.25  # the improved preset's: plain images after epoch 30
+RIGHT = {"task2-mirror": (9500, 9450), "task3-mirror": (9400, 9390)}  # right answers: mean, image alone
+
+
+def probabilities(y: np.ndarray, right: int) -> np.ndarray:
+    """(N, 10) probabilities that get the first ``right`` labels right and the rest wrong."""
+    probs = np.full((len(y), 10), 0.02, np.float32)
+    guess = np.where(np.arange(len(y)) < right, y, (y + 1) % 10)
+    probs[np.arange(len(y)), guess] = 0.82
+    return probs
+
+
+@pytest.fixture
+def mirrored_pair(shipped_models, use_models, tmp_path, monkeypatch):
+    """Two classifiers listed as mirror-averaging, label-smoothed, augmented ones, whose test
+    predictions are already kept on disk; running a model fails the test."""
+    folder = tmp_path / "mirrored"
+    folder.mkdir()
+    test = datasets.load_test_set("fashion-mnist")
+    key = predictions.test_set_key(test.x, test.y)
+    monkeypatch.setenv(settings.CACHE_DIR_ENV, str(tmp_path / "cache"))
+    entries = []
+    for task, name in MIRRORED.items():
+        shutil.copy2(shipped_models / f"{task}-seed.keras", folder / f"{name}.keras")
+        history = [{"epoch": e, "loss": 0.9 - 0.01 * e, "accuracy": 0.8 + 0.004 * e,
+                    "val_loss": 0.7, "val_accuracy": 0.9} for e in range(1, EPOCHS + 1)]
+        entries.append({"name": name, "task": task, "preset": "improved", "file": f"{name}.keras",
+                        "test": {}, "history": history,
+                        "config": {"task": task, "preset": "improved", "epochs": EPOCHS, "augment": True,
+                                   "clean_fraction": CLEAN, "label_smoothing": SMOOTHING, "arch": "improved"}})
+        mean, alone = RIGHT[name]
+        kept = predictions.Predictions(probabilities(test.y, mean), one_view=probabilities(test.y, alone))
+        predictions.write_cache(predictions.cache_file(folder / f"{name}.keras", key), kept)
+    (folder / "manifest.json").write_text(json.dumps({"models": entries}))
+    use_models(folder)
+
+    def no_model(*args, **kwargs):
+        raise AssertionError("the kept predictions should have been used")
+    monkeypatch.setattr(predictions, "compute", no_model)
+    return folder
+
+
+def chart(at: AppTest, key: str) -> dict:
+    return json.loads(next(c for c in at.get("plotly_chart") if c.proto.id.endswith(key)).proto.spec)
+
+
+def test_mirror_averaging_is_explained_beside_the_image_alone_figures(mirrored_pair):
+    at = open_compare()
+    assert not at.exception, at.exception
+    a, b = MIRRORED["task2"], MIRRORED["task3"]
+    theirs = assignment.figure("test_accuracy")
+    assert metric(at, f"Test accuracy — {a}").value == "0.9500"
+    alone = metric(at, f"Image alone — {a}")
+    assert (alone.value, alone.delta) == ("0.9450", f"{0.9450 - theirs.task2:+.4f} against the assignment's")
+    assert metric(at, f"Image alone — {b}").value == "0.9390"
+    note = next(m.value for m in at.markdown if m.value.startswith("**Mirror averaging.**"))
+    assert f"{a} and {b} predict the mean of the class probabilities for each image and for its mirror image" in note
+    assert f"From the image alone: {a} 0.9450 (the mirror adds +0.50 points), {b} 0.9390" in note
+    assert f'(the table\'s row "{report.ONE_VIEW_FIGURE}") beside theirs' in note
+    headline = table_with(at, "figure").set_index("figure")
+    assert headline.loc[report.ONE_VIEW_FIGURE, a] == pytest.approx(0.945)
+    assert headline.loc[report.ONE_VIEW_FIGURE, "assignment Task 2"] == theirs.task2
+    assert headline.loc["test accuracy", a] == pytest.approx(0.95)
+
+
+def test_label_smoothing_explains_a_test_loss_below_the_training_loss(mirrored_pair):
+    at = open_compare()
+    assert not at.exception, at.exception
+    a = MIRRORED["task2"]
+    headline = table_with(at, "figure").set_index("figure")
+    test_loss, train_loss = headline.loc["test loss", a], headline.loc["train loss, last epoch", a]
+    assert test_loss < train_loss
+    note = next(m.value for m in at.markdown if m.value.startswith("**Label smoothing.**"))
+    assert "trained with label smoothing 0.1: each training target gives the right class 0.91 and each other class 0.01" in note
+    assert f"which no model can bring below {report.smoothed_loss_floor(SMOOTHING):.3f}" in note  # 0.500
+    assert f"{a}'s test loss {test_loss:.3f} sits below its training loss {train_loss:.3f}" in note
+
+
+def test_the_curves_mark_where_each_model_stops_augmenting(mirrored_pair):
+    at = open_compare()
+    assert not at.exception, at.exception
+    switch = EPOCHS - round(EPOCHS * CLEAN)  # 30: the last epoch on augmented images
+    for key in ("compare_curves_accuracy", "compare_curves_loss"):
+        lines = [s for s in chart(at, key)["layout"]["shapes"] if s["type"] == "line"]
+        assert [line["x0"] for line in lines] == [switch, switch]
+    texts = [a["text"] for a in chart(at, "compare_curves_loss")["layout"]["annotations"]]
+    assert texts == [f"{name}: plain images from here" for name in MIRRORED.values()]
+    caption = next(c.value for c in at.caption if c.value.startswith("Dotted lines"))
+    assert caption.startswith(f"Dotted lines ({MIRRORED['task2']} after epoch {switch}, "
+                              f"{MIRRORED['task3']} after epoch {switch}): up to there the training images")
+    assert "losses of a model trained with label smoothing are against smoothed labels" in caption
+
+
+def test_the_seed_models_curves_have_no_switch(models_dir, page):
+    assert not any(c.value.startswith("Dotted lines") for c in page.caption)
+    assert not chart(page, "compare_curves_loss")["layout"].get("shapes")
+
+
+def test_predictions_are_kept_on_disk_and_a_damaged_cache_file_is_predicted_afresh(models_copy, use_models,
+                                                                                   tmp_path, monkeypatch):
+    """The first open predicts and keeps both models' predictions; a later open (another server: the
+    memory cleared) reads them; a damaged file is predicted again, never shown as an error."""
+    use_models(models_copy("task2", "task3"))
+    cache = tmp_path / "cache"
+    monkeypatch.setenv(settings.CACHE_DIR_ENV, str(cache))
+    first = open_compare()
+    assert not first.exception
+    kept = sorted((cache / "predictions").glob("*.npz"))
+    assert len(kept) == 2
+    sentence = mcnemar_sentence(first)
+
+    loaders._kept.clear()  # a restarted server: only the disk remembers
+    compute = predictions.compute
+    monkeypatch.setattr(predictions, "compute", lambda *a, **k: pytest.fail("predicted again"))
+    assert mcnemar_sentence(open_compare()) == sentence
+
+    loaders._kept.clear()
+    kept[0].write_bytes(kept[0].read_bytes()[:100])  # cut short
+    ran = []
+    monkeypatch.setattr(predictions, "compute", lambda *a, **k: ran.append(a[0]) or compute(*a, **k))
+    again = open_compare()
+    assert not again.exception and not again.error
+    assert mcnemar_sentence(again) == sentence
+    assert len(ran) == 1
+    assert predictions.read_cache(kept[0], 10_000) is not None  # replaced by a whole one

@@ -37,12 +37,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_app(port: int, env: dict, log) -> subprocess.Popen:
-    """`streamlit run app.py` on ``port`` of this machine, its output to the file ``log``."""
+def start_app(port: int, env: dict, log, project: Path = PROJECT_ROOT) -> subprocess.Popen:
+    """`streamlit run app.py` of ``project`` (this checkout, or another version of the lab to set
+    beside it) on ``port`` of this machine, its output to the file ``log``."""
     return subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port",
          str(port), "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
-        cwd=PROJECT_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+        cwd=project, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
 
 
 def wait_healthy(url: str, proc: subprocess.Popen, timeout_s: float) -> None:
@@ -125,13 +126,15 @@ def _stroke_xy(box: dict, points: list[tuple[float, float]]) -> list[tuple[float
     return [(box["x"] + fx * box["width"], box["y"] + fy * box["height"]) for fx, fy in points]
 
 
-def wait_for_app(page, timeout_s: float = APP_TIMEOUT_S, settle_s: float = 0.6) -> None:
+def wait_for_app(page, timeout_s: float = APP_TIMEOUT_S, settle_s: float = 0.6, poll_ms: int = 200) -> float:
     """Wait until the app has finished its script run and drawn everything (steady for
-    ``settle_s``), then assert that no exception is shown on the page."""
+    ``settle_s``), then assert that no exception is shown on the page. Returns when (``time.time()``)
+    it was first seen drawn, for timings (to within ``poll_ms``)."""
     watch = _DrawnWatch(page.url, timeout_s, settle_s)
     while not watch.done(page.evaluate(_DRAWN)):
-        page.wait_for_timeout(200)
+        page.wait_for_timeout(poll_ms)
     assert_no_exception(page)
+    return watch.steady_since
 
 
 def assert_no_exception(page) -> None:
