@@ -17,6 +17,7 @@ BENCHMARKS = {  # name -> (module, what it measures)
     "ui": ("measure_ui", "how fast the dashboard feels in a real Chromium"),
     "compare": ("compare_page", "the Compare page: first open and a change of model, cold and cached (Chromium)"),
     "bn_momentum": ("bn_momentum", "validation accuracy of a short improved run by batch-norm momentum"),
+    "precision": ("precision", "training and inference in float32 against mixed bfloat16, per task and preset"),
 }
 
 

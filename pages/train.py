@@ -6,11 +6,11 @@ import streamlit as st
 from dae_core.analysis import plots
 from dae_core.data.datasets import TRAIN_SIZE
 from dae_core.data.noise import LEVEL_LIMITS, LEVEL_NAMES, NOISE_KINDS
-from dae_core.models import catalog
+from dae_core.models import catalog, device
 from dae_core.store import runs
 from dae_core.tasks import TASK_SPECS, TASKS, task_spec, task_title
 from dae_core.training import jobs
-from dae_core.training.config import PRESETS, TrainConfig, make_config
+from dae_core.training.config import PRECISIONS, PRESETS, TrainConfig, make_config
 from dashboard import runtime
 from dashboard.widgets import guarded, pick_model, show_error, show_table
 
@@ -51,6 +51,9 @@ def show_run(path: str, polling: bool) -> None:
         STATE_BOX.get(progress.state, st.warning)(progress.message)
     if progress.note:
         st.warning(progress.note)
+    status = run.status()
+    if status.get("precision"):
+        st.caption(f"Precision: {status['precision']} ({status.get('precision_why', 'recorded')}).")
     if progress.active:
         st.button("Stop", key="train_stop", on_click=jobs.stop, args=(run,),
                   help="Ends after the current batch; the model learned so far is kept.")
@@ -100,11 +103,18 @@ def settings() -> TrainConfig | None:
                        none_label="new weights",
                        help="Continue training a finished model of this task and preset (its "
                             "weights, with a fresh optimiser and learning-rate schedule)")
+    arch = make_config(task, preset).arch
+    auto, why = device.resolve_precision("auto", task, arch, gpu=(runtime.device() or "").startswith("GPU"))
+    precision = st.selectbox("Precision", PRECISIONS, key="train_precision",
+                             help=f"auto picks mixed bfloat16 where this CPU has bfloat16 units and it "
+                                  f"was measured faster, mixed float16 on a GPU, else float32. Here: "
+                                  f"{auto} ({why}). Outputs, losses and the saved model stay float32.")
     try:
         config = make_config(task, preset, epochs=int(epochs), batch_size=int(batch_size),
                              learning_rate=float(lr), noise_kind=kind, noise_level=float(level),
                              train_size=None if size >= TRAIN_SIZE else int(size),
-                             encoder_from=encoder and str(encoder.path), init_from=start and str(start.path))
+                             encoder_from=encoder and str(encoder.path), init_from=start and str(start.path),
+                             precision=precision)
     except ValueError as e:
         st.error(f"These settings cannot run: {e}. Fix the setting named and start again.")
         return None

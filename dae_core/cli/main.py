@@ -17,14 +17,15 @@ from dae_core.data import datasets
 from dae_core.data.noise import NOISE_KINDS
 from dae_core.errors import DamagedFileError, LabError
 from dae_core.models import catalog
-from dae_core.store.runs import Run, find_run, run_summaries
+from dae_core.store.runs import Run, delete_run, find_run, parse_tags
 from dae_core.tasks import TASKS, task_spec
-from dae_core.training.config import PRESETS, SCHEDULES, cap_train_size, make_config
+from dae_core.training.config import PRECISIONS, PRESETS, SCHEDULES, cap_train_size, make_config
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", help=f"folder with the datasets (default: ${settings.DATA_DIR_ENV})")
     p.add_argument("--runs-dir", help=f"where runs are stored (default: ${settings.RUNS_DIR_ENV} or ./runs)")
+    p.add_argument("--verbose", action="store_true", help="let TensorFlow's start-up logs through")
 
 
 def _add_train_overrides(p: argparse.ArgumentParser) -> None:

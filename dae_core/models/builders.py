@@ -92,10 +92,8 @@ def build_transfer_classifier(autoencoder: keras.Model, arch: Arch = ARCHS["seed
                               trainable: bool = True) -> keras.Model:
     """Task 3: a fresh encoder holding a copy of ``autoencoder``'s encoder weights, the arch's
     ``transfer_convs`` (none in the seed's), then Flatten, Dense, Dense(10). The copy keeps
-    the saved autoencoder untouched."""
-    source = encoder_of(autoencoder)
-    encoder = keras.models.clone_model(source)
-    encoder.set_weights(source.get_weights())
+    the saved autoencoder untouched, and computes in the run's precision."""
+    encoder = in_policy(encoder_of(autoencoder))
     encoder.trainable = trainable
     inputs = keras.Input(INPUT_SHAPE, name="image")
     # A frozen encoder runs in inference mode so its batch-norm statistics stay put.
@@ -107,9 +105,9 @@ def build_transfer_classifier(autoencoder: keras.Model, arch: Arch = ARCHS["seed
 
 def build_autoencoder_classifier(autoencoder: keras.Model, arch: Arch = ARCHS["seed"],
                                  trainable: bool = False) -> keras.Model:
-    """The seed's variants: the whole autoencoder (a copy) in front of the Task 2 CNN."""
-    ae = keras.models.clone_model(autoencoder)
-    ae.set_weights(autoencoder.get_weights())
+    """The seed's variants: the whole autoencoder (a copy, in the run's precision) in front of
+    the Task 2 CNN."""
+    ae = in_policy(autoencoder)
     ae.trainable = trainable
     inputs = keras.Input(INPUT_SHAPE, name="image")
     cleaned = ae(inputs, training=False) if not trainable else ae(inputs)
@@ -197,7 +195,7 @@ def flip_averaged(classifier: keras.Model) -> keras.Model:
     improved preset trains with random flips, so both views are images it knows."""
     inputs = keras.Input(INPUT_SHAPE, name="image")
     mirrored = HorizontalFlip(name="mirror")(inputs)
-    probs = layers.Average(name="probs")([classifier(inputs), classifier(mirrored)])
+    probs = layers.Average(dtype="float32", name="probs")([classifier(inputs), classifier(mirrored)])
     return keras.Model(inputs, probs, name=f"{classifier.name}_flip_averaged")
 
 
@@ -215,13 +213,61 @@ def weights_only(model: keras.Model) -> keras.Model:
     return copy
 
 
+# The layers that stay float32 under a mixed precision policy, so outputs and losses are float32.
+FLOAT32_LAYERS = ("dec_output", "probs")
+
+
+def layer_policies(model: keras.Model) -> dict[str, str]:
+    """Layer name -> dtype policy name, nested models' layers included (inputs left out)."""
+    found = {}
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.InputLayer):
+            continue
+        found[layer.name] = layer.dtype_policy.name
+        if isinstance(layer, keras.Model):
+            found.update(layer_policies(layer))
+    return found
+
+
+def in_policy(model: keras.Model, policy: str | None = None) -> keras.Model:
+    """A copy of ``model`` with its weights (no optimizer state) in which every layer computes in
+    ``policy`` ("float32", "mixed_bfloat16", ...; default: the global one, as a layer built now
+    would), ``FLOAT32_LAYERS`` in float32. A saved layer keeps the policy it was built under, so a
+    float32 autoencoder's encoder would otherwise fine-tune in float32 under a mixed-precision run,
+    and a model trained in mixed precision would predict in it (``load_model``)."""
+    name = policy or keras.mixed_precision.global_policy().name
+
+    def retyped(node):
+        if isinstance(node, list):
+            return [retyped(v) for v in node]
+        if not isinstance(node, dict):
+            return node
+        node = {k: retyped(v) for k, v in node.items() if k != "compile_config"}
+        config = node.get("config")
+        dtype = config.get("dtype") if isinstance(config, dict) else None
+        if isinstance(dtype, dict) and dtype.get("class_name") == "DTypePolicy":
+            kept = "float32" if config.get("name") in FLOAT32_LAYERS else name
+            config["dtype"] = {**dtype, "config": {**dtype.get("config", {}), "name": kept}}
+        return node
+
+    copy = keras.Model.from_config(retyped(model.get_config()))
+    copy.set_weights(model.get_weights())
+    return copy
+
+
 def load_model(path) -> keras.Model:
-    """Load a ``.keras`` file, turning a missing or half-written file into a clear error."""
+    """Load a ``.keras`` file, turning a missing or half-written file into a clear error. The
+    model computes in float32 whatever precision it was trained in: the figures a run records are
+    its float32 model's, and one image (the dashboard's canvas and uploads) is no faster in
+    bfloat16 on a CPU without AMX (``python -m benchmarks precision``)."""
     path = Path(path)
     if not path.is_file():
         raise ModelFileError(f"model file {path} not found; train it first or pick another.")
     try:
-        return keras.models.load_model(path, compile=False)
+        model = keras.models.load_model(path, compile=False)
     except Exception as e:  # noqa: BLE001 - Keras raises many types for a damaged zip
         raise ModelFileError(f"model file {path} is unreadable ({type(e).__name__}); it may be "
                          "half-written or corrupt: retrain it or restore it from git.") from e
+    if set(layer_policies(model).values()) <= {"float32"}:
+        return model
+    return in_policy(model, "float32")

@@ -17,6 +17,9 @@ from dae_core.tasks import TASKS, VARIANTS, TaskSpec, task_spec
 PRESETS = ("seed", "improved")
 SCHEDULES = ("constant", "cosine")
 ENCODER_WEIGHTS = ("pretrained", "random")
+# auto: mixed bfloat16 where the CPU has bfloat16 units and it was measured faster, mixed float16
+# on a GPU, else float32 (models.device.resolve_precision); the run records what it used.
+PRECISIONS = ("auto", "float32", "bfloat16")
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,7 @@ class TrainConfig:
     init_from: str | None = None  # a trained model file of this task and arch to continue from
     seed: int = 0
     data_dir: str | None = None
+    precision: str = "auto"  # one of PRECISIONS
 
     def __post_init__(self):
         checks = [
@@ -67,6 +71,8 @@ class TrainConfig:
             (self.steps_per_epoch is None or 1 <= self.steps_per_epoch <= 100_000,
              f"steps_per_epoch must be 1-100000, got {self.steps_per_epoch}"),
             (0 <= self.seed < 2**31, f"seed must be in [0, 2**31), got {self.seed}"),
+            (self.precision in PRECISIONS,
+             f"precision {self.precision!r} unknown; choose one of {PRECISIONS}"),
         ]
         self.spec  # validates the task
         for ok, message in checks:

@@ -23,10 +23,12 @@ from dae_core.training.preflight import check_config, resolve_autoencoder
 
 # --- devices -----------------------------------------------------------------
 
-def setup_device():
-    """Memory growth, mixed precision and a mirrored strategy on GPUs; default on CPU.
+def setup_device(config: TrainConfig, policy: str | None = None, why: str | None = None):
+    """Memory growth and a mirrored strategy on GPUs, and Keras's global dtype policy: the
+    config's precision resolved for this machine (``device.resolve_precision``), or ``policy``
+    (with ``why``) where given: a resumed run keeps the one it started with.
 
-    Returns (strategy, description). Must run before TensorFlow first touches a GPU.
+    Returns (strategy, description, policy, why). Must run before TensorFlow first touches a GPU.
     """
     import keras
     import tensorflow as tf
@@ -35,11 +37,28 @@ def setup_device():
 
     device.enable_gpu_memory_growth()
     names = device.gpu_names()
+    if policy:
+        why = why or "kept from the run's start"
+    else:
+        policy, why = device.resolve_precision(config.precision, config.task, config.arch, gpu=bool(names))
+    keras.mixed_precision.set_global_policy(policy)
     if not names:
-        return tf.distribute.get_strategy(), device.device_description()
-    keras.mixed_precision.set_global_policy("mixed_float16")
+        return tf.distribute.get_strategy(), device.device_description(), policy, why
     strategy = tf.distribute.MirroredStrategy() if len(names) > 1 else tf.distribute.get_strategy()
-    return strategy, f"{len(names)} x GPU ({', '.join(names)}), mixed precision"
+    return strategy, f"{len(names)} x GPU ({', '.join(names)})", policy, why
+
+
+@contextmanager
+def global_policy_restored():
+    """Keras's global dtype policy as it was, after a run set its own (tests and studies train
+    several runs in one process, and build other models between them)."""
+    import keras
+
+    before = keras.mixed_precision.global_policy()
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(before)
 
 
 # --- input pipeline ----------------------------------------------------------
@@ -60,12 +79,13 @@ def make_dataset(x: np.ndarray, y: np.ndarray | None, batch_size: int, *, shuffl
     x_all = tf.constant(x)
     y_all = None if y is None else tf.one_hot(tf.constant(y), 10)
     add_noise = noise_lib.tf_noise_fn(noise) if noise else None
-    shift = (keras.layers.RandomTranslation(0.08, 0.08, fill_mode="constant", seed=seed)
+    # The pipeline's images stay float32 under a mixed precision policy (the model casts them).
+    shift = (keras.layers.RandomTranslation(0.08, 0.08, fill_mode="constant", seed=seed, dtype="float32")
              if augment is not False else None)
 
     # Random erasing (Zhong et al. 2017): a patch of 2-25% of the image set to background.
     eraser = (keras.layers.RandomErasing(factor=(erase, erase), scale=(0.02, 0.25), fill_value=0.0,
-                                         value_range=(0, 1), seed=seed)
+                                         value_range=(0, 1), seed=seed, dtype="float32")
               if augment is not False and erase else None)
 
     def augmented(xb):
@@ -204,7 +224,8 @@ def train_run(run: Run, resume: bool = False, verbose: bool = True) -> dict:
         if not got_slot:
             return run.set_status("stopped", error="stopped while queued")
         try:
-            return _fit(run, config, resume, verbose)
+            with global_policy_restored():
+                return _fit(run, config, resume, verbose)
         except Exception as e:
             try:
                 run.set_status("failed", error=f"{type(e).__name__}: {e}")
@@ -219,9 +240,16 @@ def _fit(run: Run, config: TrainConfig, resume: bool, verbose: bool) -> dict:
 
     from dae_core.training.callbacks import save_model_atomic
 
-    strategy, device = setup_device()
+    from dae_core.models import builders
+
+    # A resumed run keeps the precision it started with (one from before runs recorded theirs
+    # trained in float32 on a CPU): its checkpoint's layers hold that policy anyway.
+    before = run.status() if resume else {}
+    kept = before.get("precision", "float32") if resume else None
+    strategy, device, policy, why = setup_device(config, kept, before.get("precision_why"))
     keras.utils.set_random_seed(config.seed)
-    run.set_status("running", device=device, started=time.time(), epochs=config.epochs,
+    run.set_status("running", device=device, precision=policy, precision_why=why,
+                   started=time.time(), epochs=config.epochs,
                    test=None, finished=None, note=None)  # a resumed run's old results go
     arrays = load_task_data(config)
     steps = epoch_steps(config, len(arrays["x_train"]))
@@ -240,14 +268,18 @@ def _fit(run: Run, config: TrainConfig, resume: bool, verbose: bool) -> dict:
     run.clear_stop()
     model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, initial_epoch=initial_epoch,
               steps_per_epoch=config.steps_per_epoch,
-              callbacks=run_callbacks(run, config, steps, augmenting, verbose),
+              callbacks=run_callbacks(run, config, steps, augmenting, verbose, tensorboard_digits(arrays, config)),
               shuffle=False, verbose=0)  # the pipeline shuffles
     stopped = run.stop_requested()
-    final = finished_model(model, config)
+    # The saved model computes in float32 whatever the run trained in: the dashboard predicts
+    # with it, and the test figures are its own. The checkpoints keep the run's policy, for resume.
+    keras.mixed_precision.set_global_policy("float32")
+    trained = model if policy == "float32" else builders.in_policy(model)
+    final = finished_model(trained, config)
     save_model_atomic(final, run.model_path)  # the checkpoints keep the plain model, for resume
     test = metrics.test_summary(final, config, arrays["dataset"])
-    if final is not model:  # what the mirror view adds, measured on the same test images
-        test["accuracy_one_view"] = metrics.test_summary(model, config, arrays["dataset"])["accuracy"]
+    if final is not trained:  # what the mirror view adds, measured on the same test images
+        test["accuracy_one_view"] = metrics.test_summary(trained, config, arrays["dataset"])["accuracy"]
     return run.set_status("stopped" if stopped else "completed", finished=time.time(), test=test)
 
 
@@ -270,14 +302,20 @@ def resume_point(run: Run, verbose: bool):
     return None
 
 
-def run_callbacks(run: Run, config: TrainConfig, steps: int, augmenting, verbose: bool) -> list:
+def tensorboard_digits(arrays: dict, config: TrainConfig, count: int = 8):
+    """An autoencoder's first ``count`` noisy validation digits and their clean originals, shown
+    denoised in TensorBoard after each epoch; None for a classifier."""
+    return (arrays["x_val_in"][:count], arrays["x_val"][:count]) if config.is_autoencoder else None
+
+
+def run_callbacks(run: Run, config: TrainConfig, steps: int, augmenting, verbose: bool, digits=None) -> list:
     """The callbacks of a recorded run, in the order they must act at each epoch's end."""
     from dae_core.training import callbacks
 
     chosen = [callbacks.CleanPhase(augmenting, config.augmented_epochs)] if config.augment else []
     chosen += [callbacks.StopOnRequest(run), callbacks.MetricsRecorder(run, steps),
                callbacks.EpochCheckpoint(run, steps), callbacks.StatusWriter(run, steps, config.epochs),
-               callbacks.TensorBoardScalars(run, steps)]
+               callbacks.TensorBoardLog(run, steps, config, digits)]
     if verbose:
         chosen.append(callbacks.EpochPrinter(config.epochs, f"{config.task}/{config.preset}"))
     return chosen
