@@ -17,7 +17,7 @@ from dae_core.data import datasets
 from dae_core.data.noise import NOISE_KINDS
 from dae_core.errors import DamagedFileError, LabError
 from dae_core.models import catalog
-from dae_core.store.runs import Run, delete_run, find_run, parse_tags
+from dae_core.store.runs import Run, find_run, run_summaries
 from dae_core.tasks import TASKS, task_spec
 from dae_core.training.config import PRECISIONS, PRESETS, SCHEDULES, cap_train_size, make_config
 
@@ -25,7 +25,6 @@ from dae_core.training.config import PRECISIONS, PRESETS, SCHEDULES, cap_train_s
 def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", help=f"folder with the datasets (default: ${settings.DATA_DIR_ENV})")
     p.add_argument("--runs-dir", help=f"where runs are stored (default: ${settings.RUNS_DIR_ENV} or ./runs)")
-    p.add_argument("--verbose", action="store_true", help="let TensorFlow's start-up logs through")
 
 
 def _add_train_overrides(p: argparse.ArgumentParser) -> None:
@@ -50,6 +49,9 @@ def _add_train_overrides(p: argparse.ArgumentParser) -> None:
     p.add_argument("--arch-value", dest="arch_values", action="append", metavar="NAME=VALUE",
                    help="change one value of the preset's architecture, e.g. bn_momentum=0.9 or "
                         "cnn_filters=[32,64] (repeatable; names: dae_core/models/arch.py)")
+    p.add_argument("--precision", choices=PRECISIONS, help="auto (default): mixed bfloat16 where this "
+                   "CPU has bfloat16 units and it was measured faster, mixed float16 on a GPU, else "
+                   "float32; the run records what it used")
 
 
 def _arch_values(pairs: list[str] | None) -> dict | None:
@@ -71,7 +73,7 @@ def _arch_values(pairs: list[str] | None) -> dict | None:
 def _overrides(args) -> dict:
     keys = ("epochs", "batch_size", "learning_rate", "schedule", "noise_kind", "noise_level",
             "train_size", "encoder_from", "init_from", "seed", "augment", "clean_fraction",
-            "erase", "label_smoothing", "data_dir")
+            "erase", "label_smoothing", "data_dir", "precision")
     return {**{k: getattr(args, k, None) for k in keys},
             "arch_values": _arch_values(getattr(args, "arch_values", None))}
 
