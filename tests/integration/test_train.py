@@ -113,7 +113,7 @@ class Untouchable:
 
 
 def test_training_never_reads_the_test_set_before_its_final_evaluation(data_dir, tmp_path, monkeypatch):
-    real_load, real_summary = train.data.load_dataset, metrics.test_summary
+    real_load, real_summary = train.datasets.load_dataset, metrics.test_summary
     finals = []
 
     def sealed(*args, **kwargs):  # the dataset a run sees, test arrays sealed
@@ -123,7 +123,7 @@ def test_training_never_reads_the_test_set_before_its_final_evaluation(data_dir,
         finals.append(config.task)
         return real_summary(model, config, real_load(config.dataset, config.data_dir))
 
-    monkeypatch.setattr(train.data, "load_dataset", sealed)
+    monkeypatch.setattr(train.datasets, "load_dataset", sealed)
     monkeypatch.setattr(metrics, "test_summary", final_evaluation)
     config = make_config("task2", "improved", data_dir=str(data_dir), **QUICK)  # augment, clean phase
     status = train.train_config(config, tmp_path, verbose=False).status()
