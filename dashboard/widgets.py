@@ -67,18 +67,48 @@ def prepared_upload(data: bytes, form: str) -> tuple[np.ndarray | None, str | No
         return None, None, e
 
 
-def uploaded_image(label: str, key: str, form: str) -> np.ndarray | None:
+FORM_NAMES = {"mnist": "MNIST", "fashion": "Fashion-MNIST"}
+THUMBNAIL_SIDE = 280
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def upload_thumbnail(data: bytes) -> str | None:
+    """The uploaded picture as it is (upright, transparency kept), at most ``THUMBNAIL_SIDE``
+    pixels a side, as a data URL; None when it cannot be decoded (``prepared_upload`` says why)."""
+    try:
+        img = imaging.load_upload(data)
+    except imaging.ImageError:
+        return None
+    if img.mode in ("I", "I;16", "I;16B", "I;16L", "F"):  # high bit depth: scaled as the lab reads it
+        img = Image.fromarray(np.round(imaging.to_grey_float(img) * 255).astype(np.uint8))
+    img.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE), Image.Resampling.LANCZOS)
+    transparent = img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info)
+    img = img.convert("RGBA" if transparent else "RGB")
+    buffer = io.BytesIO()  # a photo as JPEG: a tenth of the PNG's size, resent on every rerun
+    img.save(buffer, format="PNG" if transparent else "JPEG", quality=90)
+    return f"data:image/{'png' if transparent else 'jpeg'};base64,{base64.b64encode(buffer.getvalue()).decode()}"
+
+
+def uploaded_image(label: str, key: str, form: str, show_original: bool = False) -> np.ndarray | None:
     """A file uploader; the upload in ``form`` ("mnist" or "fashion", see ``imaging``), or None
-    while there is none, or after one message saying why it cannot be used (the page goes on)."""
+    while there is none, or after one message saying why it cannot be used (the page goes on).
+    ``show_original``: the picture as uploaded, beside its 28 x 28 form."""
     upload = st.file_uploader(label, key=key)
     if upload is None:
         return None
-    image, note, error = prepared_upload(upload.getvalue(), form)
+    data = upload.getvalue()
+    image, note, error = prepared_upload(data, form)
     if error is not None:
         show_error(error)
         return None
     if note:
         st.info(note)
+    if show_original:
+        original, prepared = st.columns(2, vertical_alignment="center")
+        thumbnail = upload_thumbnail(data)
+        if thumbnail:
+            original.image(thumbnail, caption="As uploaded", width="stretch")
+        show_image(image, f"Its {FORM_NAMES[form]} form, 28 x 28", prepared)
     return image
 
 
@@ -95,10 +125,16 @@ def download_csv(table: pd.DataFrame, name: str, page: str) -> None:
                        mime="text/csv", key=f"{page}_csv_{name}", on_click="ignore")
 
 
-def show_image(img: np.ndarray, caption: str, container=st) -> None:
-    """A (28, 28[, 1]) image in [0, 1], enlarged with sharp pixels, as a PNG data URL: lossless,
-    and drawn without a second request to the server (a canvas stroke waits for it)."""
+def png_data_url(pixels: np.ndarray) -> str:
+    """uint8 pixels (H, W) or (H, W, 3) as a PNG data URL. A data URL, unlike the /media/ URL
+    that ``st.image`` makes of an array, is drawn without a second request to the server (a
+    canvas stroke waits for it) and never goes stale: Streamlit deletes a media file once a
+    later run no longer shows it, and a browser still asking for it then gets a 404."""
     buffer = io.BytesIO()
-    Image.fromarray(imaging.to_display(img)).save(buffer, format="PNG", compress_level=1)  # speed over size
-    container.image(f"data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode()}",
-                    caption=caption)
+    Image.fromarray(pixels).save(buffer, format="PNG", compress_level=1)  # speed over size
+    return f"data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode()}"
+
+
+def show_image(img: np.ndarray, caption: str, container=st) -> None:
+    """A (28, 28[, 1]) image in [0, 1], enlarged with sharp pixels, as a PNG data URL (lossless)."""
+    container.image(png_data_url(imaging.to_display(img)), caption=caption)

@@ -11,13 +11,27 @@ from dae_core.models import catalog
 from dashboard import runtime
 from dashboard.fast_canvas import st_canvas
 from dashboard.loaders import BY_FILE, load_predictor, load_test_set
-from dashboard.widgets import guarded, pick_model, show_error, show_image, uploaded_image
+from dashboard.widgets import guarded, pick_model, png_data_url, show_error, show_image, uploaded_image
 
 runtime.run_through_app()
 
 SOURCES = ("Draw", "Upload", "MNIST test digit")
 GALLERY_SIZE = 10
 CHART_IMAGES = 300  # enough for a steady mean PSNR, a second or two on a CPU
+PSNR_HELP = ("Peak signal-to-noise ratio against the clean digit, in decibels: 10 log10(1 / mean "
+             "squared error). Higher is better; 3 dB more is half the squared error. On these digits "
+             "a noisy input scores about 7-14 dB, and a denoised digit at 20 dB or more looks clean; "
+             "under 15 dB its strokes are blurred or broken.")
+SSIM_HELP = ("Structural similarity to the clean digit, up to 1 (identical): it compares local "
+             "brightness, contrast and structure, closer to how the eye judges than PSNR. On these "
+             "digits 0.85 or more keeps the shape; under 0.6 strokes are missing or lost in noise.")
+# The canvas is 280 px wide: its column never narrower (else it is clipped and cannot be drawn
+# on there). The results beside it need about 30rem for three images with their figures whole;
+# in a narrower window they wrap below the canvas (a horizontal container wraps its children).
+CONTROLS_WIDTH = 300
+LAYOUT_CSS = """<style>
+[data-testid="stLayoutWrapper"]:has(> .st-key-denoise_result) { min-width: min(100%, 30rem); }
+</style>"""
 
 
 @st.cache_data(max_entries=8, show_spinner="Measuring PSNR on test digits…", hash_funcs=BY_FILE)
@@ -51,7 +65,7 @@ def clean_digit(x_test: np.ndarray) -> np.ndarray | None:
         st.caption("Draw one digit, large, in the middle.")
         return imaging.canvas_to_mnist(drawn.image_data)
     if source == "Upload":
-        return uploaded_image("A picture of one digit", "denoise_upload", "mnist")
+        return uploaded_image("A picture of one digit", "denoise_upload", "mnist", show_original=True)
     index = st.number_input("Test digit", 0, len(x_test) - 1, 0, key="denoise_digit_index")
     return x_test[index, ..., 0]
 
@@ -72,11 +86,14 @@ def show_denoising(predictor, clean: np.ndarray, noise: NoiseConfig, seed: int) 
     original, before, after = st.columns(3)
     show_image(clean, "MNIST form", original)
     show_image(noisy, "Noisy", before)
-    before.metric("PSNR noisy", f"{psnr[0]:.2f} dB")
-    before.metric("SSIM noisy", f"{ssim[0]:.3f}")
+    # The unit in the label: a value with its unit is cut short ("9.1...") in a narrow column.
+    before.metric("PSNR noisy, dB", f"{psnr[0]:.2f}", help=PSNR_HELP)
+    before.metric("SSIM noisy", f"{ssim[0]:.3f}", help=SSIM_HELP)
     show_image(denoised, "Denoised", after)
-    after.metric("PSNR denoised", f"{psnr[1]:.2f} dB", f"{psnr[1] - psnr[0]:+.2f} dB")
-    after.metric("SSIM denoised", f"{ssim[1]:.3f}", f"{ssim[1] - ssim[0]:+.3f}")
+    after.metric("PSNR denoised, dB", f"{psnr[1]:.2f}", f"{psnr[1] - psnr[0]:+.2f} dB", help=PSNR_HELP)
+    after.metric("SSIM denoised", f"{ssim[1]:.3f}", f"{ssim[1] - ssim[0]:+.3f}", help=SSIM_HELP)
+    st.caption("Both compare an image with the clean digit, higher is better: about 20 dB and "
+               "an SSIM of 0.85 or more look clean on these digits (the ? beside each says more).")
     if not results:
         show_error(damaged)
         return
@@ -91,7 +108,9 @@ def denoise_one(predictor, x_test: np.ndarray, noise: NoiseConfig) -> None:
     """One digit from input to denoised, with its figures. A fragment: a stroke, an upload, a
     seed or a test digit reruns only this, not the gallery and chart (model and noise, which
     change those too, sit outside: they rerun the whole page)."""
-    controls, result = st.columns([1, 2])
+    with st.container(horizontal=True, gap="medium", key="denoise_one"):
+        controls = st.container(width=CONTROLS_WIDTH, key="denoise_controls")
+        result = st.container(key="denoise_result")
     with controls:
         seed = st.number_input("Noise seed", 0, 1_000_000, 0, key="denoise_seed")
         digit = clean_digit(x_test)
@@ -108,11 +127,13 @@ def show_gallery(predictor, x_test: np.ndarray, noise: NoiseConfig) -> None:
         st.session_state.denoise_shuffle = st.session_state.get("denoise_shuffle", 0) + 1
     rng = np.random.default_rng(st.session_state.get("denoise_shuffle", 0))
     noisy = add_noise(x_test[rng.choice(len(x_test), GALLERY_SIZE, replace=False)], noise, rng)
-    st.image(imaging.tile_rows([noisy, predictor(noisy)]), width="stretch", output_format="PNG",
+    # A data URL, not a /media/ file: one that a later run had replaced could 404 (widgets.png_data_url).
+    st.image(png_data_url(imaging.tile_rows([noisy, predictor(noisy)])), width="stretch",
              caption=f"Random test digits with {noise.label()}: noisy above, denoised below")
 
 
 def show_page() -> None:
+    st.html(LAYOUT_CSS)  # style only: Streamlit adds it without taking room on the page
     model_column, kind_column, level_column = st.columns(3)
     with model_column:
         entry = pick_model("task1", "Model", "denoise_model")
@@ -130,14 +151,17 @@ def show_page() -> None:
     show_gallery(predictor, test.x, noise)
 
     st.subheader("PSNR against noise level")
-    st.caption(f"Mean over the first {CHART_IMAGES} test digits, for each noise type; dashed: the "
-               f"classical denoisers (tuned) on {noise.kind} noise.")
+    st.caption(f"Mean over the first {CHART_IMAGES} test digits: a panel per noise kind, its level in "
+               f"that kind's own unit. Solid: this autoencoder; dotted: the noisy input; on {noise.kind} "
+               "(the noise chosen above), the four classical denoisers, each tuned on validation "
+               "digits. Click a legend entry to hide or show a line.")
     try:
         others = classical_psnr_table(noise.kind)
     except DamagedFileError as e:  # the autoencoder's curves alone
         others = None
         show_error(e)
-    chart = plots.psnr_vs_level(psnr_table(entry), others)
+    titles = {name: method.title for name, method in classical.METHODS.items()}
+    chart = plots.psnr_vs_level(psnr_table(entry), others, titles)
     st.plotly_chart(chart, key="denoise_psnr_chart")
 
 

@@ -7,7 +7,7 @@ from dae_core import settings
 from dae_core.data import datasets
 from dae_core.models import catalog
 from dae_core.store import runs
-from dae_core.tasks import task_title
+from dae_core.tasks import VARIANTS, task_title
 from dashboard import runtime
 from dashboard.navigation import PAGES
 from dashboard.widgets import guarded
@@ -18,11 +18,67 @@ LINKS = PAGES[1:]  # a card for every page but this one
 CARDS_PER_ROW = 3
 
 
+# Where each of the assignment's tasks is shown: (task, what it is, ((page, what that page shows of it), ...)).
+TASK_PAGES = (
+    ("Task 1", "a denoising autoencoder on MNIST digits",
+     (("pages/denoise.py", "its denoising, with PSNR and SSIM beside classical filters"),
+      ("pages/latent.py", "what its encoder learned without labels"),
+      ("pages/train.py", "train one yourself and watch its curves"))),
+    ("Task 2", "a CNN classifier on Fashion-MNIST garments",
+     (("pages/compare.py", "its curves, per-class figures and confusion matrix"),
+      ("pages/garment.py", "what it says of your own garment photo"))),
+    ("Task 3", "Task 1's encoder fine-tuned as a garment classifier",
+     (("pages/compare.py", "the same figures, beside Task 2's"),
+      ("pages/garment.py", "its answer beside Task 2's"))),
+    ("Task 4", "Task 2 against Task 3",
+     (("pages/compare.py", "on the test images, beside the assignment's figures"),
+      ("pages/studies.py", "over many seeds: whether the difference holds"))),
+)
+# A first visit, in order: (page, why then).
+FIRST_PATH = (
+    ("pages/denoise.py", "Draw a digit and watch the autoencoder clean it."),
+    ("pages/latent.py", "See what its encoder learned, without a single label."),
+    ("pages/compare.py", "That encoder reused for garments (Task 3) against a CNN from scratch (Task 2)."),
+    ("pages/studies.py", "The same question over many seeds, with 95% intervals."),
+)
+VARIANT_NOTE = ("**Variant** cards: the assignment's three other ways of reusing the Task 1 autoencoder for "
+                "garments (the whole autoencoder frozen under Task 2's CNN, the same all retrained, the "
+                "frozen one with noisy inputs); Compare sets their figures beside the assignment's.")
+BY_PATH = {page.path: page for page in PAGES}
+CARD_WIDTH = 210  # the cards wrap onto more rows in a narrow window
+
+
+def page_link(path: str, width: int | str = "content") -> None:
+    st.page_link(path, label=BY_PATH[path].title, icon=BY_PATH[path].icon, width=width)
+
+
+def show_first_path() -> None:
+    with st.container(horizontal=True):
+        for step, (path, why) in enumerate(FIRST_PATH, start=1):
+            with st.container(border=True, width=CARD_WIDTH):
+                st.caption(f"Step {step}")
+                page_link(path)
+                st.caption(why)
+
+
+def show_task_map() -> None:
+    with st.container(horizontal=True):
+        for task, what, pages in TASK_PAGES:
+            with st.container(border=True, width=2 * CARD_WIDTH):
+                st.markdown(f"**{task}**: {what}")
+                for path, shows in pages:
+                    # one row, whatever the caption's length: the caption wraps, not the row
+                    with st.container(horizontal=True, wrap=False, gap="small", vertical_alignment="center"):
+                        page_link(path, width=140)  # the captions start in one column
+                        st.caption(shows, width="stretch")
+
+
 def show_links() -> None:
-    for column, link in zip(st.columns(len(LINKS)), LINKS):
-        with column.container(border=True):
-            st.page_link(link.path, label=link.title, icon=link.icon)
-            st.caption(link.blurb)
+    with st.container(horizontal=True):
+        for link in LINKS:
+            with st.container(border=True, width=CARD_WIDTH):
+                st.page_link(link.path, label=link.title, icon=link.icon)
+                st.caption(link.blurb)
 
 
 def show_sources(entries: list[catalog.ModelEntry]) -> None:
@@ -77,7 +133,12 @@ st.markdown(
     "Denoising autoencoders and transfer learning on MNIST digits and Fashion-MNIST garments. "
     "The lab reproduces a 2020 university assignment: a **denoising autoencoder** (Task 1), a "
     "**CNN classifier** (Task 2), the autoencoder's **encoder fine-tuned** as a classifier "
-    "(Task 3), and the two compared (Task 4). Pick a page:")
+    "(Task 3), and the two compared (Task 4).")
+st.subheader("New here? A first path")
+show_first_path()
+st.subheader("The assignment's tasks, page by page")
+show_task_map()
+st.subheader("Every page")
 show_links()
 with guarded():
     entries = catalog.all_models()
@@ -86,4 +147,6 @@ with guarded():
     st.subheader("Models")
     st.caption("Each model's figures are one training run (one seed): a second run lands a few "
                "tenths of a point away. The Studies page's seeds study gives means with 95% intervals.")
+    if any(entry.task in VARIANTS for entry in entries):
+        st.caption(VARIANT_NOTE)
     show_models(entries)

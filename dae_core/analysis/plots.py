@@ -18,6 +18,8 @@ import plotly.graph_objects as go
 from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
+from dae_core.data.noise import LEVEL_NAMES, PATCH
+
 PALETTE = qualitative.Plotly
 RIGHT_COLOR, WRONG_COLOR = "#2ca02c", "#d62728"  # gallery titles: green right, red wrong
 METRIC_TITLES = {"loss": "Loss", "accuracy": "Accuracy", "mse": "Mean squared error"}
@@ -123,31 +125,72 @@ def per_class_bars(table_a: pd.DataFrame, table_b: pd.DataFrame, name_a: str, na
     return fig
 
 
-CLASSICAL_DASHES = ("dash", "dashdot", "longdash", "longdashdot")
+# The four classical denoisers in one panel: a colour, a dash and a marker each, so that lines
+# lying on top of each other still tell apart (and the legend hides or shows each).
+CLASSICAL_STYLES = (("#ff7f0e", "dash", "square"), ("#2ca02c", "dashdot", "diamond"),
+                    ("#9467bd", "longdash", "triangle-up"), ("#8c564b", "dot", "x"))
+AUTOENCODER_STYLE = (PALETTE[0], "solid", "circle")
+NOISY_STYLE = ("#7f7f7f", "dot", "circle-open")
+# What a level means, after its unit (noise.LEVEL_NAMES), on each panel's x axis: short, for a
+# panel a third of a narrow chart wide (the panel's title names the kind).
+LEVEL_MEANINGS = {"gaussian": "of the noise", "salt_pepper": "of pixels set 0/1", "speckle": "of noise × pixel",
+                  "patches": f"of {PATCH}x{PATCH} patches", "masking": "of pixels"}
+PANEL_COLUMNS = 3
 
 
-def psnr_vs_level(table: pd.DataFrame, classical: pd.DataFrame | None = None) -> go.Figure:
-    """PSNR of denoised (solid) and noisy input (dotted) images per noise level, per noise kind.
-    ``classical`` (``classical.classical_table`` rows, usually of one noise kind): a dashed line
-    per method and kind, in that kind's colour."""
-    fig = go.Figure()
-    colors = {}
-    for i, (kind, rows) in enumerate(table.groupby("noise", sort=False)):
-        rows = rows.sort_values("level")
-        color = colors[kind] = PALETTE[i % len(PALETTE)]
-        for column, part, dash in (("psnr_denoised", "denoised", "solid"),
-                                   ("psnr_noisy", "noisy input", "dot")):
-            fig.add_scatter(x=list(rows["level"]), y=list(rows[column]), mode="lines+markers",
-                            name=f"{kind} {part}", legendgroup=kind, line=dict(color=color, dash=dash))
+def level_title(kind: str) -> str:
+    """A noise kind's level with its unit, for an axis: "std of the noise"."""
+    return f"{LEVEL_NAMES.get(kind, 'level')} {LEVEL_MEANINGS.get(kind, '')}".strip()
+
+
+def _panel_line(fig: go.Figure, rows: pd.DataFrame, column: str, name: str, style: tuple, kind: str,
+                panel: int, first: bool, width: float = 2) -> None:
+    color, dash, symbol = style
+    rows = rows.sort_values("level")
+    fig.add_scatter(x=list(rows["level"]), y=list(rows[column]), mode="lines+markers", name=name,
+                    legendgroup=name, showlegend=first, line=dict(color=color, dash=dash, width=width),
+                    marker=dict(symbol=symbol, size=7), meta=kind,
+                    hovertemplate=f"{LEVEL_NAMES.get(kind, 'level')} %{{x:g}}: %{{y:.2f}} dB<extra>{name}</extra>",
+                    row=(panel - 1) // PANEL_COLUMNS + 1, col=(panel - 1) % PANEL_COLUMNS + 1)
+
+
+def psnr_vs_level(table: pd.DataFrame, classical: pd.DataFrame | None = None,
+                  method_titles: dict[str, str] | None = None) -> go.Figure:
+    """PSNR against noise level, one small panel per noise kind, its x axis in that kind's unit
+    (``level_title``) and one PSNR axis for all. In each: the autoencoder's denoised images
+    (solid) and the noisy input (grey, dotted); ``classical`` (``classical.classical_table``
+    rows, usually of one noise kind) adds a line per method to its kind's panel, each method
+    in a colour, dash and marker of its own (``method_titles`` names them). A trace's ``meta``
+    is its noise kind; a legend entry hides or shows a line in every panel."""
+    kinds = list(dict.fromkeys(table["noise"]))
     if classical is not None:
-        for (kind, method), rows in classical.groupby(["noise", "method"], sort=False):
-            rows = rows.sort_values("level")
-            dash = CLASSICAL_DASHES[list(classical["method"].unique()).index(method) % len(CLASSICAL_DASHES)]
-            fig.add_scatter(x=list(rows["level"]), y=list(rows["psnr_denoised"]), mode="lines",
-                            name=f"{kind} {method}", legendgroup=kind,
-                            line=dict(color=colors.get(kind, "grey"), dash=dash, width=1.5))
-    fig.update_layout(title="PSNR against noise level (higher is better)", xaxis_title="noise level",
-                      yaxis_title="PSNR (dB)")
+        kinds += [k for k in dict.fromkeys(classical["noise"]) if k not in kinds]
+    columns = max(1, min(PANEL_COLUMNS, len(kinds)))
+    rows = max(1, math.ceil(len(kinds) / columns))
+    fig = make_subplots(rows=rows, cols=columns, subplot_titles=kinds, shared_yaxes="all",
+                        horizontal_spacing=0.06, vertical_spacing=0.45 / rows)
+    seen = set()
+    for panel, kind in enumerate(kinds, start=1):
+        part = table[table["noise"] == kind]
+        lines = [(part, "psnr_denoised", "autoencoder, denoised", AUTOENCODER_STYLE, 2.5),
+                 (part, "psnr_noisy", "noisy input", NOISY_STYLE, 1.5)]
+        if classical is not None:
+            methods = list(dict.fromkeys(classical["method"]))
+            for method, method_rows in classical[classical["noise"] == kind].groupby("method", sort=False):
+                style = CLASSICAL_STYLES[methods.index(method) % len(CLASSICAL_STYLES)]
+                lines.append((method_rows, "psnr_denoised", (method_titles or {}).get(method, method), style, 1.5))
+        for rows_, column, name, style, width in lines:
+            if len(rows_):
+                _panel_line(fig, rows_, column, name, style, kind, panel, name not in seen, width)
+                seen.add(name)
+        axis = "" if panel == 1 else str(panel)
+        fig.layout[f"xaxis{axis}"].title = dict(text=level_title(kind), font=dict(size=11))
+    for row in range(1, rows + 1):
+        fig.update_yaxes(title_text="PSNR (dB)", row=row, col=1)
+    # The legend at the figure's foot, in a margin of its own (clear of the last axes' titles).
+    fig.update_layout(title="PSNR against noise level (higher is better)", height=280 * rows + 190,
+                      hovermode="closest", margin=dict(l=10, r=10, t=60, b=110),
+                      legend=dict(orientation="h", yref="container", y=0, yanchor="bottom"))
     return fig
 
 

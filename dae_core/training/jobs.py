@@ -175,7 +175,7 @@ def _message(run: Run, p: RunProgress) -> str:
     if p.state == "stopped":
         return f"Stopped after epoch {p.epoch}/{p.epochs}; the model learned so far is kept."
     if p.state == "completed":
-        return f"Completed {p.epochs} epochs on {p.device or 'an unknown device'}."
+        return f"Completed {p.epochs} epoch{'' if p.epochs == 1 else 's'} on {p.device or 'an unknown device'}."
     if p.state == "damaged":
         return f"Run {run.id} is damaged: {p.note}"
     return f"Run {run.id} has no readable status."

@@ -9,6 +9,7 @@ from dae_core import settings
 from dae_core.data import datasets
 from dae_core.models import catalog, device
 from dashboard import runtime
+from dashboard.navigation import PAGES
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
@@ -73,3 +74,30 @@ def test_a_damaged_manifest_is_reported_not_raised(use_models, tmp_path):
     at = open_overview()
     assert not at.exception
     assert not at.error and len(at.sidebar.warning) == 1 and catalog.RESTORE_HINT in at.sidebar.warning[0].value
+
+
+def test_the_tasks_are_mapped_to_the_pages_that_show_them_and_a_first_path_is_suggested(models_dir):
+    at = open_overview()
+    assert not at.exception
+    texts = [m.value for m in at.markdown]
+    tasks = [text for text in texts if text.startswith("**Task ")]
+    assert [text.split("**")[1] for text in tasks] == ["Task 1", "Task 2", "Task 3", "Task 4"]
+    labels = [link.label for link in at.get("page_link")]
+    # the first path, in order, each step a link to its page
+    assert [c.value for c in at.caption if c.value.startswith("Step ")] == ["Step 1", "Step 2", "Step 3", "Step 4"]
+    assert labels[:4] == ["Denoise", "Latent space", "Compare", "Studies"]
+    # then each task's pages, each with what it shows of that task
+    assert labels[4:13] == ["Denoise", "Latent space", "Train", "Compare", "Garment", "Compare", "Garment",
+                            "Compare", "Studies"]
+    captions = [c.value for c in at.caption]
+    assert "its denoising, with PSNR and SSIM beside classical filters" in captions
+    assert "over many seeds: whether the difference holds" in captions
+    assert {page.title for page in PAGES[1:]} <= set(labels[13:])  # and a card for every page
+
+
+def test_variant_cards_are_explained_in_one_line(models_dir):
+    at = open_overview()
+    names = " ".join(m.value for m in at.markdown)
+    assert "Variant: frozen autoencoder + Task 2 CNN" in names  # the shipped variants have cards
+    (note,) = [c.value for c in at.caption if c.value.startswith("**Variant** cards:")]
+    assert "reusing the Task 1 autoencoder" in note and "Compare" in note and "\n" not in note

@@ -6,6 +6,7 @@ import pytest
 
 from dae_core.analysis import plots
 from dae_core.analysis.metrics import per_class_table
+from dae_core.data.noise import LEVEL_NAMES, NOISE_KINDS
 
 HISTORY = [{"epoch": 1, "loss": 0.9, "val_loss": 0.8, "accuracy": 0.6, "val_accuracy": 0.65},
            {"epoch": 2, "loss": 0.5, "val_loss": 0.6, "accuracy": 0.8, "val_accuracy": 0.78}]
@@ -99,17 +100,48 @@ def test_per_class_bars_group_both_models_and_leave_out_the_average():
     assert fig.layout.barmode == "group"
 
 
-def test_psnr_vs_level_has_a_denoised_and_a_noisy_line_per_noise_kind():
-    table = pd.DataFrame({"noise": ["gaussian", "gaussian", "masking"], "level": [0.5, 0.1, 0.2],
-                          "psnr_noisy": [10.0, 20.0, 12.0], "psnr_denoised": [18.0, 25.0, 16.0]})
-    traces = by_name(plots.psnr_vs_level(table))
-    assert set(traces) == {"gaussian denoised", "gaussian noisy input",
-                           "masking denoised", "masking noisy input"}
-    assert list(traces["gaussian denoised"].x) == [0.1, 0.5]  # sorted by level
-    assert list(traces["gaussian denoised"].y) == [25.0, 18.0]
-    assert list(traces["gaussian noisy input"].y) == [20.0, 10.0]
-    assert traces["gaussian noisy input"].line.dash == "dot"
-    assert traces["masking denoised"].line.color != traces["gaussian denoised"].line.color
+PSNR_TABLE = pd.DataFrame({"noise": ["gaussian", "gaussian", "masking", "salt_pepper"],
+                           "level": [0.5, 0.1, 0.2, 0.1], "psnr_noisy": [10.0, 20.0, 12.0, 15.0],
+                           "psnr_denoised": [18.0, 25.0, 16.0, 19.0]})
+
+
+def in_panel(fig, kind: str) -> dict:
+    """The traces of ``kind``'s panel, by name (a trace's meta is its noise kind)."""
+    return {trace.name: trace for trace in fig.data if trace.meta == kind}
+
+
+def test_psnr_vs_level_has_a_panel_per_noise_kind_with_its_own_level_unit():
+    fig = plots.psnr_vs_level(PSNR_TABLE)
+    assert [a.text for a in fig.layout.annotations] == ["gaussian", "masking", "salt_pepper"]
+    # each panel's x axis is titled with its kind's unit (noise.LEVEL_NAMES) and what it means
+    assert fig.layout.xaxis.title.text == "std of the noise"
+    assert fig.layout.xaxis2.title.text == "fraction of pixels"
+    assert fig.layout.xaxis3.title.text == "amount of pixels set 0/1"
+    for axis, kind in (("xaxis", "gaussian"), ("xaxis2", "masking"), ("xaxis3", "salt_pepper")):
+        assert fig.layout[axis].title.text.startswith(LEVEL_NAMES[kind])
+        assert {trace.xaxis for trace in fig.data if trace.meta == kind} == {axis.replace("axis", "")}
+    assert fig.layout.yaxis.title.text == "PSNR (dB)"
+    assert fig.layout.yaxis2.matches == "y" and fig.layout.yaxis3.matches == "y"  # one PSNR scale
+
+
+def test_psnr_vs_level_has_a_denoised_and_a_noisy_line_in_each_panel():
+    fig = plots.psnr_vs_level(PSNR_TABLE)
+    gaussian = in_panel(fig, "gaussian")
+    assert set(gaussian) == {"autoencoder, denoised", "noisy input"} == set(in_panel(fig, "masking"))
+    assert list(gaussian["autoencoder, denoised"].x) == [0.1, 0.5]  # sorted by level
+    assert list(gaussian["autoencoder, denoised"].y) == [25.0, 18.0]
+    assert list(gaussian["noisy input"].y) == [20.0, 10.0]
+    assert gaussian["noisy input"].line.dash == "dot"
+    assert gaussian["autoencoder, denoised"].line.dash == "solid"
+    # a line looks the same in every panel, and the legend names it once
+    assert in_panel(fig, "masking")["autoencoder, denoised"].line.color == gaussian["autoencoder, denoised"].line.color
+    assert [t.name for t in fig.data if t.showlegend] == ["autoencoder, denoised", "noisy input"]
+    assert gaussian["autoencoder, denoised"].hovertemplate.startswith("std %{x:g}: %{y:.2f} dB")
+
+
+def test_every_noise_kind_has_a_level_title_starting_with_its_unit():
+    for kind in NOISE_KINDS:
+        assert plots.level_title(kind).startswith(LEVEL_NAMES[kind] + " ")
 
 
 def test_image_grid_shows_every_image_with_its_title_and_colour():
@@ -136,16 +168,18 @@ def test_image_grid_without_colours_or_images():
     assert len(plots.image_grid(np.zeros((0, 28, 28)), [], None).data) == 0
 
 
-def test_psnr_vs_level_adds_a_dashed_line_per_classical_method_in_its_kinds_colour():
-    table = pd.DataFrame({"noise": ["gaussian", "gaussian", "masking"], "level": [0.5, 0.1, 0.2],
-                          "psnr_noisy": [10.0, 20.0, 12.0], "psnr_denoised": [18.0, 25.0, 16.0]})
-    classical = pd.DataFrame({"noise": ["gaussian"] * 4, "level": [0.5, 0.1, 0.5, 0.1],
-                              "method": ["median", "median", "tv", "tv"],
-                              "psnr_denoised": [14.0, 22.0, 13.0, 21.0]})
-    traces = by_name(plots.psnr_vs_level(table, classical))
-    assert {"gaussian median", "gaussian tv"} <= set(traces) and len(traces) == 6
-    assert list(traces["gaussian median"].x) == [0.1, 0.5]
-    assert list(traces["gaussian median"].y) == [22.0, 14.0]
-    assert traces["gaussian median"].line.color == traces["gaussian denoised"].line.color
-    assert traces["gaussian median"].line.dash != traces["gaussian tv"].line.dash
-    assert "dash" in traces["gaussian tv"].line.dash
+def test_psnr_vs_level_adds_each_classical_method_to_its_kinds_panel_in_a_style_of_its_own():
+    classical = pd.DataFrame({"noise": ["gaussian"] * 8, "level": [0.5, 0.1] * 4,
+                              "method": ["median"] * 2 + ["blur"] * 2 + ["tv"] * 2 + ["nl_means"] * 2,
+                              "psnr_denoised": [14.0, 22.0, 13.0, 21.0, 15.0, 23.0, 15.0, 23.0]})
+    titles = {"median": "Median", "blur": "Gaussian blur", "tv": "Total variation", "nl_means": "Non-local means"}
+    fig = plots.psnr_vs_level(PSNR_TABLE, classical, titles)
+    gaussian = in_panel(fig, "gaussian")
+    assert set(gaussian) == {"autoencoder, denoised", "noisy input", *titles.values()}
+    assert set(in_panel(fig, "masking")) == {"autoencoder, denoised", "noisy input"}  # only where measured
+    assert list(gaussian["Median"].x) == [0.1, 0.5]
+    assert list(gaussian["Median"].y) == [22.0, 14.0]
+    lines = [gaussian[title] for title in titles.values()]
+    # equal figures (tv and nl_means here) still tell apart: colour, dash and marker differ
+    for attribute in (lambda t: t.line.color, lambda t: t.line.dash, lambda t: t.marker.symbol):
+        assert len({attribute(t) for t in lines + [gaussian["autoencoder, denoised"]]}) == 5
