@@ -15,6 +15,7 @@ BENCHMARKS = {  # name -> (module, what it measures)
     "ray": ("ray", "seconds per study member beyond training, local executor against Ray"),
     "load": ("load_test", "the Denoise page under N concurrent sessions (a real server)"),
     "ui": ("measure_ui", "how fast the dashboard feels in a real Chromium"),
+    "runs_scale": ("runs_scale", "Overview, Train and Runs with 500 finished runs against none (AppTest)"),
     "compare": ("compare_page", "the Compare page: first open and a change of model, cold and cached (Chromium)"),
     "bn_momentum": ("bn_momentum", "validation accuracy of a short improved run by batch-norm momentum"),
     "precision": ("precision", "training and inference in float32 against mixed bfloat16, per task and preset"),

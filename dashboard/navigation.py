@@ -24,6 +24,8 @@ PAGES = (
     PageInfo("pages/overview.py", "Overview", ":material/home:", "What is loaded, and a card per model."),
     PageInfo("pages/train.py", "Train", ":material/model_training:",
              "Train any task as a background run and watch its curves live."),
+    PageInfo("pages/runs.py", "Runs", ":material/table_rows:",
+             "Every run with its settings and result: filter, tag, archive, delete, overlay, compare."),
     PageInfo("pages/denoise.py", "Denoise", ":material/auto_fix_high:",
              "Add noise to digits (or draw one) and see the autoencoder clean it."),
     PageInfo("pages/latent.py", "Latent space", ":material/scatter_plot:",

@@ -43,9 +43,12 @@ def pick_model(task: str, label: str, key: str, *, preset: str | None = None,
     ``preset``: offer that preset's models only. ``prefer_preset``: choose its shipped model
     first. ``none_label``: a first choice meaning "no model", returned as None. Without any
     model to offer (and no ``none_label``), shows what to do instead and returns None.
-    Raises ``ModelFileError`` for a damaged manifest.
+    Study members and archived runs are offered only when already chosen in ``key`` (the Runs
+    page opens two in Compare so). Raises ``ModelFileError`` for a damaged manifest.
     """
-    entries = [e for e in catalog.all_models(task=task) if preset is None or e.preset == preset]
+    chosen = st.session_state.get(key)
+    entries = [e for e in catalog.all_models(task=task, include_hidden=True)
+               if (preset is None or e.preset == preset) and (not e.hidden or e.label == chosen)]
     if not entries and none_label is None:
         st.warning(catalog.missing_model_hint(task))
         return None

@@ -8,6 +8,7 @@ from dae_core.data import datasets
 from dae_core.models import catalog
 from dae_core.store import runs
 from dae_core.tasks import VARIANTS, task_title
+from dae_core.training import run_table
 from dashboard import runtime
 from dashboard.navigation import PAGES
 from dashboard.widgets import guarded
@@ -16,6 +17,7 @@ runtime.run_through_app()
 
 LINKS = PAGES[1:]  # a card for every page but this one
 CARDS_PER_ROW = 3
+RUN_CARDS = 6  # the newest finished runs get a card; the Runs page lists them all
 
 
 # Where each of the assignment's tasks is shown: (task, what it is, ((page, what that page shows of it), ...)).
@@ -83,7 +85,7 @@ def show_links() -> None:
 
 def show_sources(entries: list[catalog.ModelEntry]) -> None:
     shipped = sum(e.source == "shipped" for e in entries)
-    running = sum(summary.state in runs.ACTIVE_STATES for summary in runs.run_summaries())
+    running = sum(row.state in runs.ACTIVE_STATES for row in run_table.run_rows())
     lines = [f"**Device:** {runtime.device() or 'detecting… (TensorFlow is loading)'}",
              f"**Models:** {shipped} shipped from `{settings.models_dir()}`, "
              f"{len(entries) - shipped} finished runs from `{settings.runs_dir()}`"
@@ -122,10 +124,16 @@ def show_models(entries: list[catalog.ModelEntry]) -> None:
     if not entries:
         st.warning(f"No models yet. Fix: {catalog.RESTORE_HINT}, or train one on the Train page "
                    "(or `python -m dae_core reproduce --ship`).")
+    made = [e for e in entries if e.source == "run"]
+    entries = [e for e in entries if e.source != "run"] + made[:RUN_CARDS]
     for start in range(0, len(entries), CARDS_PER_ROW):
         for column, entry in zip(st.columns(CARDS_PER_ROW), entries[start:start + CARDS_PER_ROW]):
             with column:
                 show_card(entry)
+    if len(made) > RUN_CARDS:
+        st.caption(f"The newest {RUN_CARDS} of {len(made)} finished runs; the Runs page lists them all "
+                   "(study members and archived runs are left out here).")
+        st.page_link("pages/runs.py", label="All runs", icon=":material/table_rows:")
 
 
 st.title("DAE Lab")

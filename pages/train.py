@@ -9,7 +9,7 @@ from dae_core.data.noise import LEVEL_LIMITS, LEVEL_NAMES, NOISE_KINDS
 from dae_core.models import catalog, device
 from dae_core.store import runs
 from dae_core.tasks import TASK_SPECS, TASKS, task_spec, task_title
-from dae_core.training import jobs
+from dae_core.training import jobs, run_table
 from dae_core.training.config import PRECISIONS, PRESETS, TrainConfig, make_config
 from dashboard import runtime
 from dashboard.widgets import guarded, pick_model, show_error, show_table
@@ -22,6 +22,7 @@ TEST_FIGURES = [("Test accuracy", "accuracy", "{:.4f}"), ("Without the mirror vi
                 ("Test loss", "loss", "{:.4f}"), ("Macro F1", "macro_f1", "{:.4f}"),
                 ("PSNR denoised", "psnr_denoised", "{:.2f} dB"), ("PSNR noisy input", "psnr_noisy", "{:.2f} dB"),
                 ("SSIM denoised", "ssim_denoised", "{:.3f}")]
+PAST_RUNS = 20  # rows of the past runs table; the Runs page has them all
 STATE_BOX = {"queued": st.info, "failed": st.error, "completed": st.success, "stopped": st.warning}
 
 
@@ -122,9 +123,19 @@ def settings() -> TrainConfig | None:
     return config
 
 
-def past_runs(summaries: list[runs.RunSummary]) -> None:
+def runs_table() -> None:
+    rows = [row for row in run_table.run_rows() if not row.meta.hidden][:PAST_RUNS]
+    show_table(pd.DataFrame([row.as_row() for row in rows]), "runs", "train")
+
+
+def past_runs(summaries: list[run_table.RunRow]) -> None:
     st.subheader("Past runs")
-    show_table(pd.DataFrame([s.as_row() for s in summaries]), "runs", "train")
+    if len(summaries) > PAST_RUNS:
+        st.caption(f"The newest {PAST_RUNS} of {len(summaries)} runs (study members and archived runs left out).")
+        st.page_link("pages/runs.py", label="All runs, with filters, tags and archive", icon=":material/table_rows:")
+    summaries = summaries[:PAST_RUNS]
+    active = any(s.state in runs.ACTIVE_STATES for s in summaries)  # the table follows it live
+    st.fragment(runs_table, run_every=1.0 if active else None)()
     chosen = st.multiselect("Overlay runs", [s.id for s in summaries], default=[summaries[0].id],
                             key="train_overlay", help="Whole epochs of each run; a running one fills in when it ends")
     if chosen:
@@ -149,7 +160,7 @@ def start_and_follow(config: TrainConfig | None) -> None:
     shown = st.session_state.get("train_run")
     if active is not None and (shown is None or not runs.Run(shown).is_active()):
         shown = st.session_state.train_run = str(active.path)  # a new tab follows the live run
-    newest = runs.list_runs()[:1]
+    newest = [run for run in runs.list_runs() if not run.meta().hidden][:1]  # no study member's
     if shown is None and newest:  # after a reload: the newest run, with Resume if it was killed
         shown = str(newest[0].path)
     if shown and runs.Run(shown).exists():
@@ -162,6 +173,6 @@ st.caption("Training runs in its own process: leave the page, reload it or open 
            "the run goes on and is shown here. One training at a time on this machine; more wait in a queue.")
 with guarded():
     start_and_follow(settings())
-    summaries = runs.run_summaries()
+    summaries = [row for row in run_table.run_rows() if not row.meta.hidden]
     if summaries:
         past_runs(summaries)

@@ -17,7 +17,7 @@ from dae_core.data import datasets
 from dae_core.data.noise import NOISE_KINDS
 from dae_core.errors import DamagedFileError, LabError
 from dae_core.models import catalog
-from dae_core.store.runs import Run, find_run, run_summaries
+from dae_core.store.runs import Run, delete_run, find_run, parse_tags
 from dae_core.tasks import TASKS, task_spec
 from dae_core.training.config import PRECISIONS, PRESETS, SCHEDULES, cap_train_size, make_config
 
@@ -117,10 +117,39 @@ def cmd_stop(args) -> int:
 
 
 def cmd_runs(args) -> int:
-    for run in run_summaries(args.runs_dir):
-        print(f"{run.id:45s} {run.state:10s} epoch {run.epoch}/{run.epochs}"
-              + (f"  test {run.test:.4f}" if run.test is not None else ""))
+    from dae_core.studies.store import mark_members
+    from dae_core.training import run_table
+
+    if args.archive or args.unarchive:
+        run = find_run(args.archive or args.unarchive, args.runs_dir)
+        run.update_meta(archived=bool(args.archive))
+        print(f"{run.id} {'archived' if args.archive else 'unarchived'}")
+        return 0
+    if args.delete:
+        run = find_run(args.delete, args.runs_dir)
+        study = run.meta().study
+        member = f", a member of study {study} (continuing the study trains it again)" if study else ""
+        if not args.yes and not _confirm(f"Delete run {run.id}{member} and all its files? [y/N] "):
+            print("nothing deleted")
+            return 1
+        delete_run(run, args.runs_dir)
+        print(f"deleted {run.id}")
+        return 0
+    mark_members(args.runs_dir)
+    rows = run_table.run_rows(args.runs_dir)
+    shown = run_table.select(rows, tags=parse_tags(args.tag or ""), archived=args.all)
+    print(run_table.text_table(shown) or "no runs")
+    archived = len(run_table.select(rows, tags=parse_tags(args.tag or ""), archived=True)) - len(shown)
+    if archived:
+        print(f"({archived} archived run{'s' * (archived != 1)} left out: --all lists them)")
     return 0
+
+
+def _confirm(question: str) -> bool:
+    try:
+        return input(question).strip().lower() in ("y", "yes")
+    except EOFError:  # no terminal to answer from
+        return False
 
 
 def _print_status(run: Run) -> None:
@@ -238,7 +267,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run")
     p = sub.add_parser("stop", help="ask a running training to stop after its current batch")
     p.add_argument("run")
-    sub.add_parser("runs", help="list runs")
+    p = sub.add_parser("runs", help="list runs (--tag to filter), archive or delete one")
+    p.add_argument("--tag", help="only runs with these tags (comma-separated)")
+    p.add_argument("--all", action="store_true", help="archived runs too")
+    manage = p.add_mutually_exclusive_group()
+    manage.add_argument("--archive", metavar="RUN", help="archive a run: kept, but out of model lists")
+    manage.add_argument("--unarchive", metavar="RUN", help="bring an archived run back")
+    manage.add_argument("--delete", metavar="RUN", help="delete a run's folder (asks first)")
+    p.add_argument("--yes", action="store_true", help="with --delete: do not ask")
     p = sub.add_parser("evaluate", help="test figures of a model (shipped name, run id or path)")
     p.add_argument("model")
     p.add_argument("--classical-images", type=positive_int, default=1000,

@@ -3,7 +3,6 @@ finished runs, described the same way."""
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import shlex
@@ -37,6 +36,7 @@ class ModelEntry:
     history: list = field(default_factory=list)  # epoch records
     config: dict = field(default_factory=dict)
     command: str = ""
+    hidden: bool = False  # a study member's or an archived run's: listed only when asked for
 
     @property
     def label(self) -> str:
@@ -148,33 +148,57 @@ def _mtime_ns(path: Path) -> int | None:
         return None
 
 
-@functools.lru_cache(maxsize=512)
-def _run_entry(path: Path, stamps: tuple) -> ModelEntry | None:
-    """A finished run's entry; cached by its files' modification times (``stamps``), so
-    a page rerun does not re-read every run's metrics, yet a resumed run is read afresh.
-    A damaged run folder gives None (the Train page's table and ``runs`` show it as damaged)."""
-    run = Run(path)
+def _run_entry(run: Run) -> ModelEntry | None:
+    """A finished run's entry; a damaged run folder gives None (the runs table shows it as
+    damaged). A damaged meta.json reads as empty: the run is listed."""
     try:
         status = run.status()
         if status.get("state") not in ("completed", "stopped") or not run.model_path.is_file():
             return None
         config = run.config()
         return ModelEntry(run.id, config["task"], config.get("preset", "?"), run.model_path, "run",
-                          status.get("test", {}), epoch_history(run), config)
+                          status.get("test", {}), epoch_history(run), config, hidden=run.meta().hidden)
     except (OSError, ValueError):  # DamagedFileError is a ValueError
         return None
 
 
-def run_models(runs_dir: str | Path | None = None) -> list[ModelEntry]:
-    """Finished runs (completed or stopped) that saved a model, newest first."""
-    entries = (_run_entry(run.path, (_mtime_ns(run.status_path), _mtime_ns(run.model_path)))
-               for run in list_runs(runs_dir))
-    return [entry for entry in entries if entry is not None]
+# run folder -> (its files' modification times, its entry): a page rerun reads no run's files
+# again until they change (a resumed run, a new tag), however many runs the folder holds.
+_entries: dict[Path, tuple[tuple, ModelEntry | None]] = {}
 
 
-def all_models(task: str | None = None, runs_dir=None, models_dir=None) -> list[ModelEntry]:
-    """Shipped models first, then finished runs; only ``task``'s when given."""
-    entries = shipped_models(models_dir) + run_models(runs_dir)
+def clear_run_cache() -> None:
+    """Forget every run's entry (tests that rewrite a file within one modification time)."""
+    _entries.clear()
+
+
+def _stamps(run: Run) -> tuple:
+    """The run folder's time once settled (one look), else its files' times."""
+    settled = run.settled_stamp()
+    return (settled,) if settled else tuple(_mtime_ns(p) for p in (run.status_path, run.model_path, run.meta_path))
+
+
+def run_models(runs_dir: str | Path | None = None, include_hidden: bool = False) -> list[ModelEntry]:
+    """Finished runs (completed or stopped) that saved a model, newest first; study members and
+    archived runs only with ``include_hidden``."""
+    entries = []
+    for run in list_runs(runs_dir):
+        stamps = _stamps(run)
+        kept = _entries.get(run.path)
+        if kept is None or kept[0] != stamps:
+            if len(_entries) > 20_000:  # runs deleted or of other folders: start afresh
+                _entries.clear()
+            kept = _entries[run.path] = stamps, _run_entry(run)
+        if kept[1] is not None and (include_hidden or not kept[1].hidden):
+            entries.append(kept[1])
+    return entries
+
+
+def all_models(task: str | None = None, runs_dir=None, models_dir=None,
+               include_hidden: bool = False) -> list[ModelEntry]:
+    """Shipped models first, then finished runs; only ``task``'s when given; study members and
+    archived runs only with ``include_hidden``."""
+    entries = shipped_models(models_dir) + run_models(runs_dir, include_hidden)
     return [e for e in entries if task is None or e.task == task]
 
 
@@ -208,7 +232,7 @@ def ship_run(run: Run, command: str, models_dir: str | Path | None = None) -> Mo
 
 def resolve_model(ref: str, runs_dir=None) -> ModelEntry:
     """A model by shipped name, finished run id (or unambiguous prefix), or ``.keras`` path."""
-    entries = all_models(runs_dir=runs_dir)
+    entries = all_models(runs_dir=runs_dir, include_hidden=True)  # a run named is found, whatever it is
     exact = [e for e in entries if ref in (e.name, str(e.path))]
     matches = exact or [e for e in entries if e.source == "run" and e.name.startswith(ref)]
     if len(matches) == 1:

@@ -5,19 +5,21 @@ atomically on every change), ``metrics.jsonl`` (one flushed JSON line per record
 ``model.keras`` (the final model), ``checkpoint-NNNN.keras`` (the last two finished epochs,
 its number in the name so model and epoch can never disagree; a damaged one is renamed
 ``*.damaged`` when a resume finds it),
-``STOP`` (a stop request) and ``log.txt`` (the process's output).
+``STOP`` (a stop request), ``log.txt`` (the process's output) and ``meta.json`` (what people
+say about the run: its tags, a note, whether it is archived, and the study it belongs to).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from dae_core import settings
-from dae_core.errors import DamagedFileError, NotFoundError
+from dae_core.errors import DamagedFileError, JobError, NotFoundError
 from dae_core.tasks import TASK_SPECS
 
 STATES = ("queued", "running", "completed", "failed", "stopped")
@@ -110,6 +112,66 @@ def check_metric(record) -> bool:
     return isinstance(record, dict) and all(
         METRIC_FIELDS[k](v) if k in METRIC_FIELDS else (is_number(v) or v is None)
         for k, v in record.items())
+
+
+META_FIX = "delete it (only the run's tags, note and archived mark are lost), or set them again"
+MAX_TAGS, MAX_TAG_CHARS, MAX_NOTE_CHARS = 20, 40, 2000
+
+
+def tag_problem(tag) -> str | None:
+    """What is wrong with ``tag`` as a run's tag (None: nothing): a short line of printable
+    characters, no comma (commas separate tags), no space at either end."""
+    if not isinstance(tag, str) or not tag:
+        return f"tag {tag!r} is not a word"
+    if len(tag) > MAX_TAG_CHARS:
+        return f"tag {tag[:20]!r}... is longer than {MAX_TAG_CHARS} characters"
+    if tag != tag.strip() or "," in tag or not tag.isprintable():
+        return f"tag {tag!r} holds a comma, a control character or spaces at an end"
+    return None
+
+
+def parse_tags(text: str) -> tuple[str, ...]:
+    """``"baseline, lr sweep"`` -> ``("baseline", "lr sweep")``: split at commas, trimmed, empty
+    ones and repeats dropped; ``ValueError`` naming a tag that cannot be one."""
+    tags = tuple(dict.fromkeys(t.strip() for t in text.split(",") if t.strip()))
+    return check_tags(tags)
+
+
+def check_tags(tags) -> tuple[str, ...]:
+    if not isinstance(tags, (list, tuple)):
+        raise ValueError(f"tags must be a list, got {type(tags).__name__}")
+    problem = next(filter(None, map(tag_problem, tags)), None)
+    if problem:
+        raise ValueError(f"{problem}. Fix: letters, digits and spaces, at most {MAX_TAG_CHARS} "
+                         "characters, tags separated by commas.")
+    if len(tags) > MAX_TAGS:
+        raise ValueError(f"{len(tags)} tags: at most {MAX_TAGS} on a run.")
+    return tuple(tags)
+
+
+# meta.json's fields and their checks
+META_FIELDS = {
+    "tags": lambda v: isinstance(v, list) and len(v) <= MAX_TAGS and not any(map(tag_problem, v)),
+    "note": lambda v: isinstance(v, str) and len(v) <= MAX_NOTE_CHARS,
+    "archived": lambda v: isinstance(v, bool),
+    "study": lambda v: v is None or is_plain_name(v),
+}
+
+
+@dataclass(frozen=True)
+class RunMeta:
+    """What people (and the study runner) say about a run, kept apart from what training writes."""
+
+    tags: tuple[str, ...] = ()
+    note: str = ""
+    archived: bool = False
+    study: str | None = None  # the id of the study it is a member of (studies.store.Study.record)
+    damaged: str | None = None  # meta.json could not be read: the problem and the fix; all else empty
+
+    @property
+    def hidden(self) -> bool:
+        """Left out of model pickers and the Overview's cards unless asked for."""
+        return self.archived or self.study is not None
 
 
 def pid_alive(pid: int | None) -> bool:
@@ -254,6 +316,27 @@ class Run:
     def is_active(self) -> bool:
         return self.state() in ACTIVE_STATES
 
+    def settled_stamp(self) -> int | None:
+        """The folder's modification time, when it last changed over ``SETTLED_S`` ago (else None).
+        status.json, meta.json and model.keras are replaced by a rename, which changes it: readers
+        keep what they read of a run under this stamp (a clock tick cannot hide a later change)."""
+        try:
+            stamp = self.path.stat().st_mtime_ns
+        except OSError:
+            return None
+        return stamp if time.time() - stamp / 1e9 > SETTLED_S else None
+
+    def may_be_active(self) -> bool:
+        """False, reading no file, for a run whose status said it had ended and whose folder has
+        not changed since (a resume rewrites its status); else whether it is active."""
+        stamp = self.settled_stamp()
+        if stamp is not None and _ended.get(self.path) == stamp:
+            return False
+        active = self.is_active()
+        if not active and stamp is not None and self.status().get("state") not in ACTIVE_STATES:
+            _ended[self.path] = stamp  # a recorded end (a dead process's run is read again)
+        return active
+
     def can_resume(self) -> bool:
         """A killed, failed or stopped run continues from its last finished epoch."""
         return self.state() in ("failed", "stopped") and self.latest_checkpoint() is not None
@@ -311,15 +394,92 @@ class Run:
     def clear_stop(self) -> None:
         (self.path / "STOP").unlink(missing_ok=True)
 
+    @property
+    def meta_path(self) -> Path:
+        return self.path / "meta.json"
+
+    def meta(self) -> RunMeta:
+        """Tags, note, archived mark and study; all empty when there is no meta.json, and when it
+        is cut, binary or of the wrong shape (then ``damaged`` names the file and the fix)."""
+        if not self.meta_path.exists():
+            return RunMeta()
+        try:
+            meta = read_json(self.meta_path, META_FIX)
+            wrong = [k for k, check in META_FIELDS.items() if k in meta and not check(meta[k])] \
+                if isinstance(meta, dict) else ["all"]
+            if wrong:
+                raise DamagedFileError(self.meta_path, f"{', '.join(wrong)} of the wrong type", META_FIX)
+        except DamagedFileError as e:
+            return RunMeta(damaged=str(e))
+        return RunMeta(tuple(meta.get("tags", ())), meta.get("note", ""), meta.get("archived", False),
+                       meta.get("study"))
+
+    def update_meta(self, **fields) -> RunMeta:
+        """Set some of tags (a list of tags), note, archived and study; the others are kept (a
+        damaged meta.json is replaced). ``ValueError`` names a value that cannot be kept."""
+        unknown = set(fields) - set(META_FIELDS)
+        if unknown:
+            raise ValueError(f"no run meta field {', '.join(sorted(unknown))}; known: {', '.join(META_FIELDS)}")
+        if "tags" in fields:
+            fields["tags"] = list(check_tags(fields["tags"]))
+        if "note" in fields and isinstance(fields["note"], str):
+            fields["note"] = fields["note"].strip()
+        wrong = [k for k, v in fields.items() if not META_FIELDS[k](v)]
+        if wrong:
+            raise ValueError(f"run meta {', '.join(wrong)}: a value that cannot be kept (a note holds at "
+                             f"most {MAX_NOTE_CHARS} characters; archived is true or false; a study is a "
+                             "plain name)")
+        old = self.meta()
+        meta = {"tags": list(old.tags), "note": old.note, "archived": old.archived, "study": old.study,
+                **fields}
+        write_json_atomic(self.meta_path, {k: v for k, v in meta.items() if v not in (None, "", [], False)})
+        return self.meta()
+
+
+SETTLED_S = 2.0  # seconds after its last change that a run folder's time is trusted
+_ended: dict[Path, int] = {}  # run folder -> its time when its status said it had ended
+
+
+# runs folder -> (its time, the names of its runs, of its other folders), once settled: a run
+# folder is added, removed or linked by a change of the folder itself. A folder without its
+# config yet (a run being unpacked) is looked at again on each call.
+_listings: dict[Path, tuple[int, list[Run], list[str]]] = {}
+
 
 def list_runs(root: str | Path | None = None) -> list[Run]:
     """Runs under ``root``, newest first."""
     root = Path(root or default_runs_dir())
-    if not root.is_dir():
+    try:
+        stamp = root.stat().st_mtime_ns
+        kept = _listings.get(root)
+        if kept is None or kept[0] != stamp:
+            # a symlink to a folder elsewhere is no run of this folder (nothing is written
+            # through it); only links need resolving: a plain folder listed here is inside root
+            with os.scandir(root) as entries:
+                folders = [e.name for e in entries if e.is_dir(follow_symlinks=False)
+                           or (e.is_symlink() and Run(e.path).inside(root))]
+            runs = {name for name in folders if Run(root / name).exists()}
+            kept = (stamp, [Run(root / name) for name in sorted(runs, reverse=True)],
+                    [name for name in folders if name not in runs])
+            if time.time() - stamp / 1e9 > SETTLED_S:
+                _listings[root] = kept
+    except OSError:  # no folder (yet)
         return []
-    # a symlink to a folder elsewhere is no run of this folder (nothing is written through it)
-    runs = [run for run in map(Run, root.iterdir()) if run.exists() and run.inside(root)]
-    return sorted(runs, key=lambda r: r.id, reverse=True)
+    late = [Run(root / name) for name in kept[2] if Run(root / name).exists()]
+    return sorted(kept[1] + late, key=lambda r: r.id, reverse=True) if late else list(kept[1])
+
+
+def delete_run(run: Run, root: str | Path | None = None) -> None:
+    """Delete the run's folder and all in it. Only a run folder itself (no link) directly inside
+    ``root``, symlinks resolved, and never an active run: ``JobError`` says why not."""
+    root = Path(root or default_runs_dir())
+    if run.path.is_symlink() or not run.inside(root) or not run.exists():
+        raise JobError(f"{run.path} is no run folder of {root} (a link, a folder elsewhere, or a folder "
+                       "without config.json): nothing was deleted. Fix: delete it by hand if you mean it.")
+    if run.is_active():
+        raise JobError(f"run {run.id} is {run.state()}: stop it first (the Stop button, or "
+                       f"`python -m dae_core stop {run.id}`), then delete it.")
+    shutil.rmtree(run.path.resolve())
 
 
 def find_run(ref: str, root: str | Path | None = None) -> Run:
@@ -342,39 +502,3 @@ def find_run(ref: str, root: str | Path | None = None) -> Run:
         raise NotFoundError(f"{ref!r} starts {len(matches)} run ids under {root} "
                             f"({', '.join(r.id for r in matches[:3])}, ...): give more of the id.")
     return matches[0]
-
-
-@dataclass(frozen=True)
-class RunSummary:
-    """One line about a run, as the Train page's table and ``python -m dae_core runs`` show it."""
-
-    id: str
-    task: str
-    preset: str
-    state: str
-    epoch: int
-    epochs: int
-    test: float | None  # the task's headline test figure, once completed
-
-    def as_row(self) -> dict:
-        row = asdict(self)
-        row["epoch"] = f"{self.epoch}/{self.epochs}"
-        del row["epochs"]
-        return row
-
-
-def summarize(run: Run) -> RunSummary:
-    """The run's summary; a run whose config cannot be read shows as ``damaged``."""
-    try:
-        config = run.config()
-    except (OSError, ValueError):  # DamagedFileError is a ValueError
-        return RunSummary(run.id, "?", "?", "damaged", 0, 0, None)
-    status, spec = run.status(), TASK_SPECS[config["task"]]
-    return RunSummary(run.id, config["task"], config.get("preset", "?"), run.state(),
-                      status.get("epoch", 0), config.get("epochs", 0),
-                      status.get("test", {}).get(spec.headline))
-
-
-def run_summaries(root: str | Path | None = None) -> list[RunSummary]:
-    """Summaries of the runs under ``root``, newest first."""
-    return [summarize(run) for run in list_runs(root)]

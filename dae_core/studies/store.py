@@ -94,9 +94,11 @@ class Study:
         design differs (another grid under the same name)."""
         study = cls(study_folder(study_id or design.name, runs_dir))
         if study.file.exists():
-            if _comparable(study.read()["design"]) != _comparable(design.to_dict()):
+            recorded = study.read()
+            if _comparable(recorded["design"]) != _comparable(design.to_dict()):
                 raise JobError(f"study {study.path.name!r} exists with other settings: run it as it "
                                "was, or give this one another name with --id.")
+            _mark_runs(study, recorded["runs"].values())  # members recorded before runs named their study
         else:
             study.path.mkdir(parents=True, exist_ok=True)
             write_json_atomic(study.file, {"design": design.to_dict(), "runs": {}, "created": time.time()})
@@ -133,13 +135,57 @@ class Study:
         return Run(self.runs_root / run_id) if run_id and (self.runs_root / run_id).is_dir() else None
 
     def record(self, key: str, run: Run) -> None:
+        """``run`` is member ``key``; the run's meta says so too (``Run.meta().study``), so model
+        pickers and the Overview leave study members out without reading any study.json."""
         state = self.read()
         state["runs"][key] = run.id
         write_json_atomic(self.file, state)
+        mark_member(run, self.path.name)
 
     def done(self, member: Member) -> bool:
         run = self.run_of(member.key)
         return run is not None and run.status().get("state") == "completed"
+
+
+def mark_member(run: Run, study_id: str) -> None:
+    """Write ``study_id`` into the run's meta unless it says so already."""
+    if run.meta().study != study_id and run.exists():
+        run.update_meta(study=study_id)
+
+
+_marked: dict[Path, int] = {}  # study.json -> the modification time whose members were marked
+
+
+def mark_members(runs_dir=None) -> int:
+    """Mark the members of every study in the runs folder as such (``mark_member``): studies
+    recorded before runs carried their study. Each study.json is read again only once it has
+    changed; returns how many runs were marked."""
+    studies = Path(runs_dir or default_runs_dir()) / "studies"
+    marked = 0
+    for folder in sorted(studies.iterdir()) if studies.is_dir() else ():
+        study = Study(folder)
+        try:
+            stamp = study.file.stat().st_mtime_ns
+            if _marked.get(study.file) == stamp or not is_plain_name(folder.name):
+                continue
+            runs = study.read()["runs"].values()
+        except (OSError, DamagedFileError):  # no study here, or a damaged one (the Studies page says so)
+            continue
+        marked += _mark_runs(study, runs)
+        _marked[study.file] = stamp
+    return marked
+
+
+def _mark_runs(study: Study, run_ids) -> int:
+    """Mark those of ``run_ids`` whose meta names no study yet; returns how many."""
+    marked = 0
+    for run_id in run_ids:
+        run = Run(study.runs_root / run_id)
+        meta = run.meta() if run.exists() and run.inside(study.runs_root) else None
+        if meta is not None and meta.study is None and meta.damaged is None:  # a damaged one is named
+            mark_member(run, study.path.name)
+            marked += 1
+    return marked
 
 
 def _fields_problem(data, cls) -> str | None:

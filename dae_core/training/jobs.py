@@ -88,7 +88,7 @@ def stop(run: Run) -> None:
 def active_runs(runs_dir: str | Path | None = None) -> list[Run]:
     """Running and queued runs, oldest first (the order they were started)."""
     _reap()
-    runs = [r for r in list_runs(runs_dir) if r.is_active()]
+    runs = [r for r in list_runs(runs_dir) if r.may_be_active()]
     return sorted(runs, key=Run.created)
 
 

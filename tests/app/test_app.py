@@ -15,7 +15,8 @@ from dashboard import runtime
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
-TITLES = {"pages/overview.py": "DAE Lab", "pages/train.py": "Train", "pages/denoise.py": "Denoise a digit",
+TITLES = {"pages/overview.py": "DAE Lab", "pages/train.py": "Train", "pages/runs.py": "Runs",
+          "pages/denoise.py": "Denoise a digit",
           "pages/latent.py": "Latent space", "pages/compare.py": "Task 2 against Task 3",
           "pages/garment.py": "Try a garment", "pages/studies.py": "Studies"}
 MODEL_PAGES = tuple(page for page in TITLES if page != "pages/studies.py")  # they read the models folder

@@ -29,7 +29,7 @@ def damaged_runs(models_dir, tmp_path):
         (folder / "model.keras").write_bytes(b"never loaded by these pages")
         for name, content in files.items():
             (folder / name).write_bytes(content)
-    catalog._run_entry.cache_clear()
+    catalog.clear_run_cache()
     return runs
 
 

@@ -35,7 +35,7 @@ def test_overview_shows_sources_device_and_links(models_dir, tmp_path, monkeypat
         f"- **Models:** {shipped} shipped from `{models_dir}`, 0 finished runs from `{tmp_path / 'runs'}`",
         f"- **mnist:** full dataset, folder {data}",
         f"- **fashion-mnist:** full dataset, folder {data}"]
-    assert {link.label for link in at.get("page_link")} == {"Train", "Denoise", "Latent space", "Compare", "Garment", "Studies"}
+    assert {link.label for link in at.get("page_link")} == {"Train", "Runs", "Denoise", "Latent space", "Compare", "Garment", "Studies"}
 
 
 def test_without_the_datasets_the_overview_says_the_test_sets_are_the_bundled_ones(models_dir, tmp_path,

@@ -19,7 +19,7 @@ from dae_core import settings
 from dae_core.models import catalog
 from dae_core.store.runs import Run, list_runs
 from dae_core.tasks import task_title
-from dae_core.training import jobs
+from dae_core.training import jobs, run_table
 from dae_core.training.config import make_config
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "train.py")
@@ -109,9 +109,12 @@ def test_the_runs_table_and_the_newest_run_come_from_the_runs_folder(runs_dir):
 
     assert not at.exception and not at.error
     table = at.dataframe[0].value
-    assert table.to_dict("records") == [
-        {"id": classifier.id, "task": "task2", "preset": "seed", "state": "completed", "epoch": "3/3", "test": 0.8125},
-        {"id": autoencoder.id, "task": "task1", "preset": "seed", "state": "completed", "epoch": "2/2", "test": 18.5}]
+    assert table[["run", "task", "preset", "state", "epochs", "test"]].to_dict("records") == [
+        {"run": classifier.id, "task": "task2", "preset": "seed", "state": "completed", "epochs": "3/3",
+         "test": "accuracy 81.25 %"},
+        {"run": autoencoder.id, "task": "task1", "preset": "seed", "state": "completed", "epochs": "2/2",
+         "test": "PSNR 18.50 dB"}]
+    assert list(table.columns) == list(run_table.RunRow("x", "task2", "seed", "completed", 0, 0).as_row())
     # the newest run is shown, with its test figures and both curves
     assert at.subheader[0].value == f"{task_title('task2')} · seed · `{classifier.id}`"
     assert at.success[0].value == "Completed 3 epochs on CPU (2 cores)."
@@ -133,8 +136,8 @@ def test_a_killed_run_says_it_can_be_resumed(runs_dir):
         f"Failed: the training process ended unexpectedly. See {run.log_path}. "
         "It can be resumed from its last epoch."]
     assert at.button(key="train_resume").label == "Resume from the last epoch"
-    assert at.dataframe[0].value.to_dict("records") == [
-        {"id": run.id, "task": "task2", "preset": "seed", "state": "failed", "epoch": "1/3", "test": None}]
+    assert at.dataframe[0].value[["run", "state", "epochs", "test"]].to_dict("records") == [
+        {"run": run.id, "state": "failed", "epochs": "1/3", "test": ""}]
 
 
 def subprocess_pid() -> int:

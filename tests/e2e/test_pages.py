@@ -18,6 +18,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.data]
 PAGES = [  # (name, URL path st.navigation gives it, its title)
     ("overview", "", "DAE Lab"),
     ("train", "train", "Train"),
+    ("runs", "runs", "Runs"),
     ("denoise", "denoise", "Denoise a digit"),
     ("latent", "latent", "Latent space"),
     ("compare", "compare", "Task 2 against Task 3"),

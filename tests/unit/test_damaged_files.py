@@ -16,9 +16,9 @@ from dae_core.analysis import classical
 from dae_core.cli.main import main
 from dae_core.errors import DamagedFileError, LabError, NotFoundError
 from dae_core.models import catalog
-from dae_core.store.runs import Run, find_run, list_runs, run_summaries, summarize
+from dae_core.store.runs import Run, find_run, list_runs
 from dae_core.studies import store
-from dae_core.training import jobs
+from dae_core.training import jobs, run_table
 
 BINARY = bytes(range(256)) * 4
 CONFIG = {"task": "task2", "preset": "seed", "epochs": 3}
@@ -98,17 +98,17 @@ def lab(tmp_path, monkeypatch):
     study = runs / "studies" / "demo"
     study.mkdir(parents=True)
     (study / "study.json").write_text(KINDS["study"][0])
-    catalog._run_entry.cache_clear()
+    catalog.clear_run_cache()
     return {"runs": runs, "models": models, "studies": studies, "outside": outside, "run": run,
             "study": study, "tmp": tmp_path}
 
 
 def stays_up(lab, capsys) -> None:
     """The sidebar's model list and ``runs`` work; the summary of every run is readable."""
-    catalog._run_entry.cache_clear()
+    catalog.clear_run_cache()
     catalog.all_models()
     for run in list_runs():
-        summarize(run)
+        run_table.row_of(run)
         jobs.progress(run)
     capsys.readouterr()
     assert main(["runs"]) == 0
@@ -141,7 +141,7 @@ def test_a_damaged_file_is_named_and_the_rest_stays_up(lab, kind, how, capsys):
         with pytest.raises(DamagedFileError) as caught:
             run.config()
         names(caught.value, path)
-        assert summarize(run).state == "damaged"
+        assert run_table.row_of(run).state == "damaged"
         assert jobs.progress(run).state == "damaged" and str(path) in jobs.progress(run).message
         assert all(e.name != run.id for e in catalog.all_models())
         with pytest.raises(NotFoundError, match="damaged"):
@@ -149,7 +149,7 @@ def test_a_damaged_file_is_named_and_the_rest_stays_up(lab, kind, how, capsys):
     elif kind == "status":
         status = run.status()
         assert status["state"] == "damaged" and str(path) in status["damaged"]
-        assert summarize(run).state == "damaged"
+        assert run_table.row_of(run).state == "damaged"
         assert "damaged" in jobs.progress(run).message
         assert not jobs.progress(run).resumable
     elif kind == "metrics":
@@ -220,7 +220,7 @@ def test_a_run_folder_linked_from_outside_is_no_run(lab, capsys):
         assert main(command) == 2, command
     assert snapshot(lab["outside"]) == before
     assert link.name not in capsys.readouterr().out
-    assert all(s.id != link.name for s in run_summaries())
+    assert all(row.id != link.name for row in run_table.run_rows())
 
 
 @pytest.mark.parametrize("target", ["dangling", "outside"])

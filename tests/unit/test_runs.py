@@ -6,7 +6,8 @@ import sys
 import pytest
 
 from dae_core.errors import NotFoundError
-from dae_core.store.runs import Run, find_run, list_runs, pid_alive, summarize, write_json_atomic
+from dae_core.store.runs import Run, find_run, list_runs, pid_alive, write_json_atomic
+from dae_core.training import run_table
 
 
 def test_create_writes_config_and_queued_status(tmp_path):
@@ -123,4 +124,4 @@ def test_an_autoencoders_test_figures_read_whole_with_their_noise_named(tmp_path
     test = {"images": 10000, "noise": "gaussian std 0.5", "psnr_noisy": 9.38, "psnr_denoised": 19.09}
     run.set_status("completed", epoch=2, epochs=2, test=test)
     assert run.status()["test"] == test and run.state() == "completed"
-    assert summarize(run).test == 19.09
+    assert run_table.row_of(run).test == "PSNR 19.09 dB"

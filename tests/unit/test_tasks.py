@@ -6,8 +6,9 @@ import pytest
 
 from dae_core import settings
 from dae_core.cli.main import main
-from dae_core.store.runs import Run, run_summaries
+from dae_core.store.runs import Run
 from dae_core.tasks import TASK_SPECS, TASKS, VARIANTS, task_spec, task_title
+from dae_core.training import run_table
 from dae_core.training.config import make_config
 
 
@@ -33,13 +34,13 @@ def test_configs_take_dataset_and_noise_from_the_spec():
     assert task_title("task9") == "task9"  # an old run's unknown task still shows
 
 
-def test_run_summaries_show_the_headline_figure_and_survive_a_damaged_run(tmp_path):
+def test_the_runs_table_shows_the_headline_figure_and_survives_a_damaged_run(tmp_path):
     done = Run.create({"task": "task1", "preset": "seed", "epochs": 3}, tmp_path)
     done.set_status("completed", epoch=3, test={"psnr_denoised": 19.1, "psnr_noisy": 9.4})
     broken = Run.create({"task": "task2", "preset": "seed", "epochs": 3}, tmp_path)
     (broken.path / "config.json").write_text('{"task": "ta')  # truncated by a crash
-    by_id = {s.id: s for s in run_summaries(tmp_path)}
-    assert by_id[done.id].test == 19.1 and by_id[done.id].as_row()["epoch"] == "3/3"
+    by_id = {row.id: row for row in run_table.run_rows(tmp_path)}
+    assert by_id[done.id].test == "PSNR 19.10 dB" and by_id[done.id].as_row()["epochs"] == "3/3"
     assert by_id[broken.id].state == "damaged"
 
 
