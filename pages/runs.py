@@ -25,7 +25,7 @@ def kept(key: str, options: list) -> list:
 
 
 def filters(rows: list[run_table.RunRow]) -> dict:
-    task, state, tag, archived = st.columns([3, 2, 2, 1], vertical_alignment="bottom")
+    task, state, tag, archived = st.columns([3, 2, 2, 2], vertical_alignment="bottom")
     tasks = task.multiselect("Task", kept("runs_task", sorted({r.task for r in rows} - {"?"})),
                              format_func=task_title, key="runs_task", placeholder="all tasks")
     states = state.multiselect("State", run_table.TABLE_STATES, key="runs_state", placeholder="all states")
