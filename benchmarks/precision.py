@@ -33,6 +33,7 @@ import time
 
 import numpy as np
 
+from benchmarks.training import latency_ms
 from dae_core.data import datasets
 from dae_core.data.noise import NoiseConfig, add_noise
 from dae_core.training import train
@@ -105,17 +106,6 @@ def training_rows(args) -> list[dict]:
                   f"f32 {' '.join(f'{r:.0f}' for r in row['f32_epochs'])}; "
                   f"bf16 {' '.join(f'{r:.0f}' for r in row['bf16_epochs'])})", flush=True)
     return rows
-
-
-def latency_ms(fn, x, repeats: int) -> float:
-    for _ in range(5):
-        fn(x)
-    samples = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn(x)
-        samples.append((time.perf_counter() - start) * 1000)
-    return statistics.median(samples)
 
 
 def inference_rows(args) -> list[dict]:
