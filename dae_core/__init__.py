@@ -19,6 +19,7 @@ and images stay fast to import. docs/architecture.md has the picture and the rec
 
 import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter out
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ info lines out (what it logs
+# before this applies, and its needless "errors", the command line hides: cli/console.py)
 
 __version__ = "0.1.0"

@@ -26,13 +26,16 @@ def noisy_test_sets(x: np.ndarray, levels: dict = LEVELS, seed: int = 0):
 
 
 def robustness_table(models: dict, x: np.ndarray, y: np.ndarray, levels: dict = LEVELS,
-                     seed: int = 0) -> pd.DataFrame:
-    """Rows (model, noise, level, accuracy) for each of ``models`` (name -> model or Predictor)."""
-    rows = []
+                     seed: int = 0, progress=None) -> pd.DataFrame:
+    """Rows (model, noise, level, accuracy) for each of ``models`` (name -> model or Predictor);
+    ``progress(fraction, text)`` is told after each model at each level."""
+    rows, count = [], sum(len(levels[kind]) for kind in NOISE_KINDS) * len(models)
     for kind, level, noisy in noisy_test_sets(x, levels, seed):
         for name, model in models.items():
             accuracy = float(np.mean(metrics.predict(model, noisy).argmax(axis=1) == y))
             rows.append({"model": name, "noise": kind, "level": level, "accuracy": accuracy})
+            if progress:
+                progress(len(rows) / count, f"{name}, {kind} {level:g}")
     return pd.DataFrame(rows)
 
 

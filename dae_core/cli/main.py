@@ -12,6 +12,7 @@ from pathlib import Path
 
 from dae_core import settings
 from dae_core.cli import study
+from dae_core.cli.console import ProgressLine, import_tensorflow_quietly
 from dae_core.cli.values import LabParser, positive_int
 from dae_core.data import datasets
 from dae_core.data.noise import NOISE_KINDS
@@ -25,6 +26,7 @@ from dae_core.training.config import PRECISIONS, PRESETS, SCHEDULES, cap_train_s
 def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", help=f"folder with the datasets (default: ${settings.DATA_DIR_ENV})")
     p.add_argument("--runs-dir", help=f"where runs are stored (default: ${settings.RUNS_DIR_ENV} or ./runs)")
+    p.add_argument("--verbose", action="store_true", help="let TensorFlow's start-up logs through")
 
 
 def _add_train_overrides(p: argparse.ArgumentParser) -> None:
@@ -160,48 +162,69 @@ def _print_status(run: Run) -> None:
 def cmd_evaluate(args) -> int:
     from dae_core.analysis import metrics
     from dae_core.models.builders import load_model
+    from dae_core.models.inference import Predictor
 
     entry = catalog.resolve_model(args.model, args.runs_dir)
-    model = load_model(entry.path)
+    model = Predictor(load_model(entry.path), compile_single_image=False)  # one traced graph, no pipeline per call
     spec = task_spec(entry.task)
-    test = datasets.load_test_set(spec.dataset, args.data_dir, download=True)
+    # Never a download: the bundled test sets are the full ones, and offline a download only fails.
+    test = datasets.load_test_set(spec.dataset, args.data_dir)
     print(f"{entry.label}: {entry.task}/{entry.preset} on {len(test.x)} test images from {test.source}")
     if spec.is_autoencoder:
-        table = metrics.denoise_table(model, test.x)
-        print(table.to_string(index=False, float_format="%.3f"))
-        _print_classical(model, entry.label, test.x[:args.classical_images])
+        with ProgressLine("evaluate: denoising the test images") as progress:
+            scores = metrics.denoise_scores(model, test.x, progress=progress)
+        print(metrics.score_table(scores).to_string(index=False, float_format="%.3f"))
+        _print_classical(scores, entry.label, test.x[:args.classical_images])
     else:
-        report = metrics.classifier_report(model, test.x, test.y)
+        with ProgressLine("evaluate: predicting the test images") as progress:
+            report = metrics.classifier_report(model, test.x, test.y, progress=progress)
         print(f"test accuracy {report.accuracy:.4f}  test loss {report.loss:.4f}")
         print(report.per_class.to_string(index=False, float_format="%.4f"))
     return 0
 
 
-def _print_classical(model, label: str, x) -> None:
+def _print_classical(scores, label: str, x) -> None:
     """The autoencoder beside the classical denoisers (tuned on validation digits), on the same
-    images: the classical methods are CPU loops, so a subset of the test set."""
+    images: the classical methods are CPU loops, so a subset of the test set (the first images,
+    whose noise is that of the autoencoder's whole table: ``metrics.denoise_scores``). Their table
+    is kept on disk (``classical.kept_classical_table``): it depends on no model."""
     import pandas as pd
 
     from dae_core.analysis import classical, metrics
 
-    others = classical.classical_table(x)
-    both = pd.concat([metrics.denoise_table(model, x).assign(method=label), others])
+    ours = metrics.score_table(scores, len(x))
+    with ProgressLine("evaluate: classical denoisers") as progress:
+        others, kept = classical.kept_classical_table(x, progress=progress)
+    both = pd.concat([ours.assign(method=label), others])
     side = both.pivot_table(index=["noise", "level"], columns="method", values="psnr_denoised", sort=False)
+    side = side.reindex(pd.MultiIndex.from_frame(ours[["noise", "level"]]))  # the autoencoder table's order
     print(f"\nPSNR (dB) denoised, the autoencoder beside the classical denoisers, first {len(x)} test images:")
     print(side[[label, *classical.METHODS]].to_string(float_format="%.2f"))
-    print("ms per image:", others.groupby("method", sort=False)["ms_per_image"].mean().round(2).to_dict())
+    print("ms per image" + (" (timed when the kept table was computed)" if kept else "") + ":",
+          others.groupby("method", sort=False)["ms_per_image"].mean().round(2).to_dict())
 
 
 def cmd_compare(args) -> int:
     from dae_core.analysis import report
 
-    test = datasets.load_test_set("fashion-mnist", args.data_dir, download=True)
+    test = datasets.load_test_set("fashion-mnist", args.data_dir)  # the bundled one: the full test set
     a, b = catalog.resolve_model(args.a, args.runs_dir), catalog.resolve_model(args.b, args.runs_dir)
-    comp = report.compare(a, b, test.x, test.y)
+    comp = _compared(a, b, test.x, test.y)
     paths = report.write_comparison(comp, args.out)
     print(paths[-1].read_text())
     print("written:", ", ".join(str(p) for p in paths))
     return 0
+
+
+def _compared(a, b, x, y):
+    """``report.compare`` with a progress line per model (none when its predictions are kept)."""
+    from dae_core.analysis import predictions, report
+
+    made = []
+    for entry in (a, b):
+        with ProgressLine(f"compare: {entry.name}") as progress:
+            made.append(predictions.predict(entry.path, x, y, progress=progress))
+    return report.comparison(a, b, *made, y)
 
 
 def cmd_reproduce(args) -> int:
@@ -213,19 +236,24 @@ def cmd_reproduce(args) -> int:
 
     start, overrides = time.time(), _overrides(args)
     out = Path(args.out) / args.preset
+    print(f"reproduce {args.preset}, step 1 of 4: Task 1, the denoising autoencoder", flush=True)
     task1 = train_config(make_config("task1", args.preset, **overrides), args.runs_dir)
+    print(f"reproduce {args.preset}, step 2 of 4: Task 2, the classifier from scratch", flush=True)
     task2 = train_config(make_config("task2", args.preset, **overrides), args.runs_dir)
     overrides["encoder_from"] = str(task1.model_path)
+    print(f"reproduce {args.preset}, step 3 of 4: Task 3, the classifier on Task 1's encoder", flush=True)
     task3 = train_config(make_config("task3", args.preset, **overrides), args.runs_dir)
+    print(f"reproduce {args.preset}, step 4 of 4: Task 4, the comparison, and Task 1's test figures", flush=True)
     if args.ship:
         for run in (task1, task2, task3):
             catalog.ship_run(run, catalog.invocation())
     entries = {e.name: e for e in catalog.run_models(args.runs_dir)}
     ds = datasets.load_dataset("fashion-mnist", args.data_dir)
-    comp = report.compare(entries[task2.id], entries[task3.id], ds.x_test, ds.y_test)
+    comp = _compared(entries[task2.id], entries[task3.id], ds.x_test, ds.y_test)
     paths = report.write_comparison(comp, out)
     mnist = datasets.load_dataset("mnist", args.data_dir)
-    denoise = metrics.denoise_table(load_model(task1.model_path), mnist.x_test)
+    with ProgressLine("reproduce: denoising the test images") as progress:
+        denoise = metrics.denoise_table(load_model(task1.model_path), mnist.x_test, progress=progress)
     denoise.to_csv(out / "task1_denoise.csv", index=False)
     print(paths[-1].read_text())
     print(denoise.to_string(index=False, float_format="%.3f"))
@@ -255,8 +283,13 @@ def cmd_data(args) -> int:
     return 0
 
 
+DESCRIPTION = ("DAE Lab: denoising autoencoders and transfer learning on MNIST and Fashion-MNIST. Train "
+               "and manage runs, evaluate and compare models, reproduce the assignment, run studies. "
+               "python -m dae_core COMMAND --help lists a command's options.")  # --help shows it as is
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = LabParser(prog="python -m dae_core", description=__doc__)
+    parser = LabParser(prog="python -m dae_core", description=DESCRIPTION)
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("train", help="train one model as a recorded run")
     p.add_argument("task", nargs="?", choices=TASKS, default="task2")
@@ -303,9 +336,14 @@ COMMANDS = {"train": cmd_train, "resume": cmd_resume, "stop": cmd_stop, "runs": 
             "ship": cmd_ship, "study": study.cmd_study, "data": cmd_data}
 
 
+NO_TENSORFLOW = ("stop", "runs", "data")  # commands that never load it (data --download does)
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if not args.verbose and (args.command not in NO_TENSORFLOW or getattr(args, "download", False)):
+            import_tensorflow_quietly()  # its C++ start-up logs out of the way: dae_core.cli.console
         return COMMANDS[args.command](args)
     except (LabError, ValueError) as e:  # what the user can fix; anything else is a bug
         print(f"error: {e}", file=sys.stderr)

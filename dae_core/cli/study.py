@@ -10,6 +10,7 @@ from dae_core.data import datasets
 from dae_core.models import catalog
 from dae_core.store.runs import Run
 from dae_core.studies import evidence, store
+from dae_core.cli.console import ProgressLine
 from dae_core.cli.values import int_list, name_list, plain_name, positive_float, positive_int
 from dae_core.training.config import PRESETS
 
@@ -92,7 +93,7 @@ def _training_findings(study, args) -> list[str]:
         print(gains.to_string(index=False, float_format="%.4f"))
     notes.append(evidence.headline(args.name, table, design.axis, design.value))  # what the Studies page leads with
     if args.name == "seeds":
-        test = datasets.load_test_set("fashion-mnist", args.data_dir, download=True)
+        test = datasets.load_test_set("fashion-mnist", args.data_dir)  # else the bundled one: the same images
         notes += evidence.mcnemar_per_seed(study, test.x, test.y)
     return notes
 
@@ -105,8 +106,9 @@ def _robustness_study(args):
     names = args.models.split(",") if args.models else [
         e.name for e in catalog.shipped_models() if e.task in ("task2", "task3")]
     models = {name: load_model(catalog.resolve_model(name, args.runs_dir).path) for name in names}
-    test = datasets.load_test_set("fashion-mnist", args.data_dir, download=True)
-    table = robustness.robustness_table(models, test.x, test.y)
+    test = datasets.load_test_set("fashion-mnist", args.data_dir)  # else the bundled one: the same images
+    with ProgressLine("study robustness") as progress:
+        table = robustness.robustness_table(models, test.x, test.y, progress=progress)
     print(table.pivot_table(index=["noise", "level"], columns="model", values="accuracy")
           .to_string(float_format="%.4f"))
     folder = store.study_folder(args.id or "robustness", args.runs_dir or settings.runs_dir())

@@ -268,7 +268,7 @@ def _fit(run: Run, config: TrainConfig, resume: bool, verbose: bool) -> dict:
     run.clear_stop()
     model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, initial_epoch=initial_epoch,
               steps_per_epoch=config.steps_per_epoch,
-              callbacks=run_callbacks(run, config, steps, augmenting, verbose),
+              callbacks=run_callbacks(run, config, steps, augmenting, verbose, tensorboard_digits(arrays, config)),
               shuffle=False, verbose=0)  # the pipeline shuffles
     stopped = run.stop_requested()
     # The saved model computes in float32 whatever the run trained in: the dashboard predicts
@@ -302,14 +302,20 @@ def resume_point(run: Run, verbose: bool):
     return None
 
 
-def run_callbacks(run: Run, config: TrainConfig, steps: int, augmenting, verbose: bool) -> list:
+def tensorboard_digits(arrays: dict, config: TrainConfig, count: int = 8):
+    """An autoencoder's first ``count`` noisy validation digits and their clean originals, shown
+    denoised in TensorBoard after each epoch; None for a classifier."""
+    return (arrays["x_val_in"][:count], arrays["x_val"][:count]) if config.is_autoencoder else None
+
+
+def run_callbacks(run: Run, config: TrainConfig, steps: int, augmenting, verbose: bool, digits=None) -> list:
     """The callbacks of a recorded run, in the order they must act at each epoch's end."""
     from dae_core.training import callbacks
 
     chosen = [callbacks.CleanPhase(augmenting, config.augmented_epochs)] if config.augment else []
     chosen += [callbacks.StopOnRequest(run), callbacks.MetricsRecorder(run, steps),
                callbacks.EpochCheckpoint(run, steps), callbacks.StatusWriter(run, steps, config.epochs),
-               callbacks.TensorBoardScalars(run, steps)]
+               callbacks.TensorBoardLog(run, steps, config, digits)]
     if verbose:
         chosen.append(callbacks.EpochPrinter(config.epochs, f"{config.task}/{config.preset}"))
     return chosen

@@ -31,6 +31,7 @@ def test_evaluate_prints_the_models_test_accuracy(tiny_models, data_dir, monkeyp
 
 def test_compare_writes_markdown_and_csv(tiny_models, data_dir, monkeypatch, tmp_path, capsys):
     monkeypatch.setenv(settings.MODELS_DIR_ENV, str(tiny_models))
+    monkeypatch.setenv(settings.CACHE_DIR_ENV, str(tmp_path / "cache"))  # not the real runs folder's
     assert main(["compare", "--out", str(tmp_path), "--data-dir", str(data_dir)]) == 0
     markdown = (tmp_path / "task4.md").read_text()
     assert "assignment Task 2" in markdown and "0.9160" in markdown and "Is the difference real?" in markdown
@@ -97,8 +98,9 @@ def test_bad_settings_are_refused_before_any_run_folder_exists(tmp_path, capsys)
 
 
 def test_evaluate_an_autoencoder_puts_the_classical_denoisers_beside_it(tiny_models, data_dir, monkeypatch,
-                                                                        capsys):
+                                                                        capsys, tmp_path):
     monkeypatch.setenv(settings.MODELS_DIR_ENV, str(tiny_models))
+    monkeypatch.setenv(settings.CACHE_DIR_ENV, str(tmp_path))  # the classical table is kept there
     assert main(["evaluate", str(tiny_models / "task1-seed.keras"), "--classical-images", "20",
                  "--data-dir", str(data_dir)]) == 0  # by path: any .keras file
     out = capsys.readouterr().out
