@@ -16,7 +16,7 @@ class Arch:
 
     The assignment does not give its autoencoder's widths: the encoder widens as it shrinks
     the image (16-32-64, a 4x4x64 latent), since a narrow latent (the Keras blog's 16-8-8)
-    leaves Task 3 far below the assignment's figure (docs/results.md).
+    leaves Task 3 far below the assignment's figure (docs/history.md).
     """
 
     encoder_filters: tuple[int, int, int] = (16, 32, 64)
@@ -26,11 +26,11 @@ class Arch:
     dropout: float = 0.5  # Task 2 and the variants ("dropout for regularisation")
     transfer_dropout: float = 0.0  # Task 3: the seed's head is Flatten, Dense, Dense(10)
     # Task 3: convolutions on the latent before that head: capacity to turn digit features
-    # into garment features, where the MNIST encoder alone falls short (docs/results.md).
+    # into garment features, where the MNIST encoder alone falls short (docs/history.md).
     transfer_convs: tuple[int, ...] = ()
     batch_norm: bool = False
     # Keras's default 0.99 keeps most of each batch norm's starting statistics through a short
-    # run's few dozen steps; six stacked, the model then validates at chance (docs/results.md).
+    # run's few dozen steps; six stacked, the model then validates at chance (docs/history.md).
     bn_momentum: float = 0.8
     flip_average: bool = False  # classifiers: predict the mean over the image and its mirror
     # The fully connected autoencoder (task mlp_ae): its encoder's Dense widths, the last one its

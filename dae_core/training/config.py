@@ -145,7 +145,7 @@ PRESET_VALUES = {
         "fashion_ae": dict(_IMPROVED),
         # Augmented epochs underfit (training accuracy below validation): the last quarter
         # trains on plain images, where the classifiers gain the most per epoch. Task 2's
-        # epochs and erasing were chosen on validation (docs/results.md).
+        # epochs and erasing were chosen on validation (docs/history.md).
         "task2": dict(_IMPROVED, epochs=40, augment=True, clean_fraction=0.25, erase=0.5,
                       label_smoothing=0.1),
         "task3": dict(_IMPROVED, epochs=20, augment=True, clean_fraction=0.25, label_smoothing=0.1,
