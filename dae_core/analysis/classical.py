@@ -166,10 +166,9 @@ def classical_table(x_clean: np.ndarray, levels: dict | None = None, seed: int =
 
 
 # --- the table kept on disk ----------------------------------------------------------
-# The table depends on the images, the noise and the tuned parameters, never on a model, and
-# takes the CPU loops of total variation and non-local means from 40 s to minutes on 1,000 images
-# on two cores (docs/results.md); the autoencoder's side of the comparison takes seconds. ``python -m dae_core evaluate`` therefore keeps it, named by
-# a hash of all it depends on: shipped in ``classical_tables/`` for the first 1,000 test digits
+# The table depends on the images, the noise and the tuned parameters, never on a model, and its
+# CPU loops (total variation, non-local means) cost far more than the autoencoder's side.
+# ``python -m dae_core evaluate`` therefore keeps it, named by a hash of all it depends on: shipped in ``classical_tables/`` for the first 1,000 test digits
 # (the bundled ones, which are the full test set's), else computed once into the cache folder.
 
 TABLE_VERSION = 1  # of the kept table's layout and of how it is computed: a change misses

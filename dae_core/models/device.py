@@ -44,17 +44,10 @@ BF16_FLAGS = ("amx_bf16", "avx512_bf16")  # units that multiply bfloat16 in hard
 POLICIES = {"float32": "float32", "bfloat16": "mixed_bfloat16"}  # a run's precision -> Keras policy
 
 # (task, arch) that train faster in mixed bfloat16 than in float32 on a CPU with AVX-512 BF16 and
-# no AMX, measured on an AMD EPYC (Zen 4, 2 cores, shared with other work: load average 2-8) by
-# `python -m benchmarks precision` (models built as a run builds them, the preset's batch, real
-# images, f32/bf16 alternated, first epoch left out), bfloat16 / float32 samples/s, two runs:
-#   task1  seed 1.44x 1.39x   improved 1.34x 1.71x   (fashion_ae, the same model: 2.09x, 1.64x)
-#   task2  seed 2.04x 1.83x   improved 1.65x 1.21x
-#   task3  seed 1.54x 1.65x   improved 1.70x 1.36x
-#   variants (--tasks frozen_ae,unfrozen_ae): frozen_ae seed 2.12x, improved 1.44x 1.76x;
-#   unfrozen_ae seed 2.58x, improved 0.90x then 1.60x: not faster once, so it stays float32.
-# ``auto`` picks bfloat16 on such a CPU only for these, so it never makes training slower; tasks
-# not measured here stay float32 until they are. With AMX every architecture gained (issue 24:
-# 1.12x-1.94x), so auto takes bfloat16 for all there. frozen_ae_noisy is frozen_ae's model.
+# no AMX, by `python -m benchmarks precision` (figures: docs/results.md, "Precision"). ``auto`` picks
+# bfloat16 on such a CPU only for these, so it never makes training slower; a task not measured
+# stays float32 until it is. With AMX every architecture gains, so auto takes bfloat16 for all there.
+# frozen_ae_noisy is frozen_ae's model.
 AVX512_BF16_FASTER: frozenset[tuple[str, str]] = frozenset({
     *((task, arch) for task in ("task1", "fashion_ae", "task2", "task3", "frozen_ae", "frozen_ae_noisy")
       for arch in ("seed", "improved")),
