@@ -12,7 +12,8 @@ from dae_core.store.runs import Run
 from dae_core.studies import evidence, store
 from dae_core.cli.console import ProgressLine
 from dae_core.cli.values import int_list, name_list, plain_name, positive_float, positive_int
-from dae_core.training.config import PRESETS
+from dae_core.tasks import TASKS
+from dae_core.training.config import PRECISIONS, PRESETS
 
 NAMES = ("label-efficiency", "pretraining", "seeds", "variants", "robustness")
 LABEL_STUDIES = ("label-efficiency", "pretraining")  # a grid of arms x label budgets, at the seed preset
@@ -26,10 +27,15 @@ def add_parser(sub) -> None:
     p.add_argument("--budgets", type=int_list, help="label budgets, comma-separated (default 100,...,48000; "
                    "pretraining: 100,...,10000)")
     p.add_argument("--arms", type=name_list, help="arms, comma-separated (default all)")
+    p.add_argument("--tasks", type=name_list, help="seeds: the tasks, comma-separated (default task2,task3)")
     p.add_argument("--epochs-scale", type=positive_float, default=1.0, help="scale every member's epochs")
     p.add_argument("--steps-per-epoch", type=positive_int, help="steps of 100 images per epoch (default 100)")
+    p.add_argument("--precision", choices=PRECISIONS, help="every member's precision (default: each "
+                   "member's own, auto)")
     p.add_argument("--id", type=plain_name, help="the study's folder name (default: its name)")
     p.add_argument("--ray", metavar="ADDRESS", help="run the members on a Ray cluster ('auto' or host:port)")
+    p.add_argument("--against", type=plain_name, metavar="STUDY", help="set each arm against the same arm "
+                   "of another study, paired by seed (a shipped study's name or a study id)")
     p.add_argument("--results-only", action="store_true", help="summarise without training")
     p.add_argument("--models", help="robustness: the classifiers, comma-separated (default: the shipped)")
     p.add_argument("--ship", action="store_true", help="keep the results in studies/ (shipped with the project)")
@@ -60,6 +66,13 @@ def _training_study(args):
     options = dict(seeds=args.seeds, epochs_scale=args.epochs_scale, data_dir=args.data_dir)
     if args.name not in LABEL_STUDIES:
         options["preset"] = args.preset
+    if args.tasks:
+        if args.name != "seeds":
+            raise ValueError("--tasks applies to the seeds study only")
+        unknown = set(args.tasks) - set(TASKS)
+        if unknown:
+            raise ValueError(f"task {', '.join(sorted(unknown))} unknown; choose from {', '.join(TASKS)}")
+        options["tasks"] = args.tasks
     elif args.preset != "seed":
         raise ValueError(f"the {args.name} study trains at the seed preset only")
     grid = dict(budgets=args.budgets, arms=args.arms, steps_per_epoch=args.steps_per_epoch)
@@ -67,7 +80,12 @@ def _training_study(args):
     if grid and args.name not in LABEL_STUDIES:
         raise ValueError(f"--{next(iter(grid)).replace('_', '-')} applies to the label-efficiency and "
                          "pretraining studies only")
-    study = store.Study.open(designs.DESIGNS[args.name](**options, **grid), args.id, args.runs_dir)
+    design = designs.DESIGNS[args.name](**options, **grid)
+    if args.precision:
+        design = store.with_precision(design, args.precision)
+    if args.results_only and not (store.study_folder(args.id or design.name, args.runs_dir) / store.STUDY_FILE).exists():
+        raise ValueError(f"no study {args.id or design.name!r} in the runs folder: run it without --results-only")
+    study = store.Study.open(design, args.id, args.runs_dir)
     if args.ray:
         from dae_core.studies import ray_executor
 
@@ -92,10 +110,24 @@ def _training_findings(study, args) -> list[str]:
         gains = evidence.pretraining_gains(table, design.axis, design.value)
         print(gains.to_string(index=False, float_format="%.4f"))
     notes.append(evidence.headline(args.name, table, design.axis, design.value))  # what the Studies page leads with
-    if args.name == "seeds":
+    if args.against:
+        reference = _reference_results(args.against, args.runs_dir)
+        print(f"against {args.against}:")
+        print(evidence.against(table, reference, design.value).to_string(index=False, float_format="%.4f"))
+    if args.name == "seeds" and design.value == "accuracy":
         test = datasets.load_test_set("fashion-mnist", args.data_dir)  # else the bundled one: the same images
         notes += evidence.mcnemar_per_seed(study, test.x, test.y)
     return notes
+
+
+def _reference_results(name: str, runs_dir):
+    """The results of study ``name``: the shipped ones, else those in the runs folder."""
+    table = store.shipped_results(name)
+    if table is None:
+        table = store.read_results(store.study_folder(name, runs_dir))
+    if table is None:
+        raise ValueError(f"no results for study {name!r}: neither shipped nor in the runs folder")
+    return table
 
 
 def _robustness_study(args):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 
 from dae_core.studies.store import PRETRAINED, Design, Member
-from dae_core.tasks import VARIANTS
+from dae_core.tasks import VARIANTS, task_spec
 from dae_core.training.config import make_config
 
 LABEL_BUDGETS = (100, 300, 1000, 3000, 10_000, 48_000)
@@ -166,10 +166,17 @@ def _preset_members(tasks, seeds: int, preset: str, epochs_scale: float, data_di
     return tuple(members)
 
 
-def seeds_study(seeds: int = 3, preset: str = "seed", epochs_scale: float = 1.0, data_dir=None) -> Design:
-    """Task 2 against Task 3 at a preset, ``seeds`` times: how sure is the difference?"""
+def seeds_study(seeds: int = 3, preset: str = "seed", epochs_scale: float = 1.0, data_dir=None,
+                tasks=("task2", "task3")) -> Design:
+    """Task 2 against Task 3 (or ``tasks``) at a preset, ``seeds`` times: how sure is the difference?
+    Autoencoders are compared by their denoised PSNR, classifiers by accuracy, never both at once."""
+    kinds = {task_spec(task).metric for task in tasks}
+    if len(kinds) > 1:
+        raise ValueError("a seeds study compares autoencoders or classifiers, not both: "
+                         f"{', '.join(tasks)}")
     return Design("seeds", "How far apart are Task 2 and Task 3 once the random seed varies?",
-                  _preset_members(("task2", "task3"), seeds, preset, epochs_scale, data_dir))
+                  _preset_members(tuple(tasks), seeds, preset, epochs_scale, data_dir),
+                  value="psnr_denoised" if kinds == {"mse"} else "accuracy")
 
 
 def variants_study(seeds: int = 1, preset: str = "seed", epochs_scale: float = 1.0, data_dir=None) -> Design:

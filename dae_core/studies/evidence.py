@@ -192,6 +192,12 @@ def seeds_headline(table, value: str = "accuracy") -> str:
     from dae_core.studies.designs import arm_title
 
     by_seed = table.pivot_table(index="seed", columns="arm", values=value).dropna() if len(table) else None
+    if by_seed is not None and len(by_seed.columns) == 1:  # one task over seeds (e.g. Task 1's PSNR)
+        arm, interval = by_seed.columns[0], stats.mean_interval(by_seed.iloc[:, 0])
+        spread = (f" (95% CI {interval.low:.4f} to {interval.high:.4f})"
+                  if interval.n >= INTERVAL_MIN_SEEDS else f"; no interval yet ({NO_INTERVAL})")
+        return f"Over {interval.n} seed{'s' * (interval.n != 1)}, {arm_title(arm)} reaches {interval.mean:.4f} " \
+               f"test {value}{spread}."
     if by_seed is None or not {"task2", "task3"} <= set(by_seed.columns) or not len(by_seed):
         return "Task 2 and Task 3 have not both finished a seed yet: nothing to compare."
     presets = set(table["preset"].dropna()) if "preset" in table.columns else set()
@@ -203,6 +209,31 @@ def seeds_headline(table, value: str = "accuracy") -> str:
         return (f"Over {test.n} seed{'s' * (test.n != 1)}{at}, {means}: no interval yet ({NO_INTERVAL}).")
     verdict = stats.verdict(test, arm_title("task2"), arm_title("task3")).removeprefix(f"Across {test.n} seeds, ")
     return f"Over {test.n} seeds{at}, {means}: {verdict}"
+
+
+def against(table, reference, value: str = "accuracy"):
+    """Each arm of ``table`` against the same arm of ``reference`` (another study of the same
+    design, e.g. in another precision), paired by seed: columns ``arm, n, mean, reference_mean,
+    reference_low, reference_high, within, difference, low, high, p_value``; ``within``: the mean
+    lies inside the reference's 95% interval over its seeds."""
+    import pandas as pd
+
+    from dae_core.analysis import stats
+
+    rows = []
+    for arm in sorted(set(table.get("arm", ())) & set(reference.get("arm", ()))):
+        mine, theirs = (t[t["arm"] == arm].set_index("seed")[value] for t in (table, reference))
+        seeds = mine.index.intersection(theirs.index)
+        if not len(seeds):
+            continue
+        ref, test = stats.mean_interval(theirs), stats.paired_test(mine[seeds], theirs[seeds])
+        rows.append({"arm": arm, "n": test.n, "mean": mine[seeds].mean(), "reference_mean": ref.mean,
+                     "reference_low": ref.low, "reference_high": ref.high,
+                     "within": bool(ref.low <= mine[seeds].mean() <= ref.high),
+                     "difference": test.mean_difference, "low": test.low, "high": test.high,
+                     "p_value": test.p_value})
+    return pd.DataFrame(rows, columns=["arm", "n", "mean", "reference_mean", "reference_low",
+                                       "reference_high", "within", "difference", "low", "high", "p_value"])
 
 
 def variants_headline(table, value: str = "accuracy") -> str:

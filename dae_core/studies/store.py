@@ -66,6 +66,13 @@ class Design:
         return dataclasses.asdict(self)
 
 
+def with_precision(design: Design, precision: str) -> Design:
+    """The design with every member trained in ``precision`` (one of ``config.PRECISIONS``)."""
+    members = tuple(dataclasses.replace(m, config={**m.config, "precision": precision})
+                    for m in design.members)
+    return dataclasses.replace(design, members=members)
+
+
 def _comparable(design: dict) -> dict:
     """A design as JSON with each member's config completed by today's defaults, so a study
     started before a config field was added still continues (the new field at its default)."""

@@ -126,3 +126,36 @@ def test_the_pretraining_headline_and_sentences_come_from_the_gains():
     assert "95% CI" in sentences[0]
     few = evidence.gain_sentences(evidence.pretraining_gains(table[table.seed < 2]))
     assert all("no interval: intervals need 3 seeds or more; 2 seeds" in s for s in few)
+
+
+def test_each_arm_is_set_against_the_same_arm_of_another_study_paired_by_seed():
+    reference = shipped("seeds")
+    shifted = reference.assign(accuracy=reference.accuracy + [0.001, -0.002, 0.004, 0.0, 0.05, 0.05])
+    table = evidence.against(shifted, reference).set_index("arm")
+    task2 = reference[reference.arm == "task2"].accuracy
+    assert table.loc["task2", "difference"] == pytest.approx((0.001 + 0.004 + 0.05) / 3)
+    assert table.loc["task2", "reference_mean"] == pytest.approx(task2.mean())
+    assert table.loc["task2", "n"] == 3
+    assert table.loc["task3", "difference"] == pytest.approx((-0.002 + 0.0 + 0.05) / 3)
+    # A copy of the reference lies inside its own interval; a 10-point drop does not.
+    assert evidence.against(reference, reference)["within"].all()
+    assert not evidence.against(reference.assign(accuracy=reference.accuracy - 0.1), reference)["within"].any()
+
+
+def test_a_seeds_study_of_one_autoencoder_reads_its_psnr_with_its_interval():
+    design = designs.seeds_study(tasks=("task1",))
+    assert design.value == "psnr_denoised" and {m.arm for m in design.members} == {"task1"}
+    with pytest.raises(ValueError, match="autoencoders or classifiers"):
+        designs.seeds_study(tasks=("task1", "task2"))
+    table = pd.DataFrame({"arm": "task1", "seed": [0, 1, 2], "preset": "seed", "psnr_denoised": [16.0, 16.2, 16.1]})
+    headline = evidence.headline("seeds", table, value="psnr_denoised")
+    assert headline.startswith("Over 3 seeds, ") and "16.1000 test psnr_denoised (95% CI" in headline
+
+
+def test_a_design_in_another_precision_changes_only_the_precision():
+    from dae_core.studies import store
+
+    design = designs.seeds_study()
+    bfloat16 = store.with_precision(design, "bfloat16")
+    assert {m.config["precision"] for m in bfloat16.members} == {"bfloat16"}
+    assert [{**m.config, "precision": "auto"} for m in bfloat16.members] == [m.config for m in design.members]
