@@ -120,9 +120,7 @@ FROZEN_HEADS = {"probe": "linear", "frozen_head": "small"}  # task -> head
 
 def _frozen_encoder(autoencoder: keras.Model) -> keras.Model:
     """A copy of ``autoencoder``'s encoder with its weights, frozen."""
-    source = encoder_of(autoencoder)
-    encoder = keras.models.clone_model(source)
-    encoder.set_weights(source.get_weights())
+    encoder = in_policy(encoder_of(autoencoder))  # computes in the run's precision, as a new layer would
     encoder.trainable = False
     return encoder
 
@@ -175,8 +173,7 @@ def build_mlp_classifier(autoencoder: keras.Model, arch: Arch = ARCHS["seed"]) -
     if len(source.output_shape) != 2:
         raise ValueError("the fully connected classifier starts from a fully connected autoencoder "
                          "(task mlp_ae); this one's encoder is convolutional.")
-    encoder = keras.models.clone_model(source)
-    encoder.set_weights(source.get_weights())
+    encoder = in_policy(source)  # computes in the run's precision, as a new layer would
     inputs = keras.Input(INPUT_SHAPE, name="image")
     return keras.Model(inputs, _classifier_head(encoder(inputs), arch, arch.transfer_dropout), name="mlp")
 

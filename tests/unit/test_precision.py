@@ -109,6 +109,17 @@ def test_every_model_outputs_float32_under_mixed_bfloat16(arch, policy):
     assert set(builders.layer_policies(shipped_ae).values()) == {"float32"}  # the source untouched
 
 
+def test_the_pretraining_studys_models_compute_in_the_runs_precision(policy):
+    policy("float32")
+    conv_ae, mlp_ae = builders.build_autoencoder(ARCHS["seed"]), builders.build_mlp_autoencoder(ARCHS["seed"])
+    policy("mixed_bfloat16")
+    frozen = [builders.build_frozen_classifier(conv_ae, ARCHS["seed"], head) for head in ("linear", "small")]
+    for model in frozen + [builders.build_mlp_classifier(mlp_ae, ARCHS["seed"])]:
+        assert model.output.dtype == "float32", model.name
+        assert builders.layer_policies(model).get("enc_conv1", builders.layer_policies(model).get(
+            "enc_dense1")) == "mixed_bfloat16", model.name
+
+
 def test_a_mixed_model_loads_in_float32_with_its_weights(tmp_path, policy):
     policy("mixed_bfloat16")
     model = builders.build_transfer_classifier(builders.build_autoencoder(ARCHS["improved"]), ARCHS["improved"])
