@@ -26,7 +26,7 @@ from skimage import filters, restoration
 from dae_core.analysis.metrics import DEFAULT_LEVELS, Ssim, psnr
 from dae_core.data.noise import NoiseConfig, add_noise
 from dae_core.errors import DamagedFileError
-from dae_core.store.runs import is_number, read_json
+from dae_core.store.files import is_number, read_json
 
 PARAMS_FILE = Path(__file__).with_name("classical_params.json")
 VALIDATION_IMAGES = 300

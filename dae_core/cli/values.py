@@ -7,7 +7,7 @@ import argparse
 import math
 import sys
 
-from dae_core.store.runs import is_plain_name
+from dae_core.store.files import is_plain_name
 
 
 class LabParser(argparse.ArgumentParser):

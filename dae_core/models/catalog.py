@@ -12,7 +12,8 @@ from pathlib import Path
 
 from dae_core import settings
 from dae_core.errors import DamagedFileError, NotFoundError
-from dae_core.store.runs import Run, is_plain_name, list_runs, write_json_atomic
+from dae_core.store.files import inside, is_plain_name, write_json_atomic
+from dae_core.store.runs import Run, list_runs
 from dae_core.tasks import TASK_SPECS
 
 HISTORY_KEYS = ("epoch", "loss", "val_loss", "accuracy", "val_accuracy", "mse", "val_mse", "seconds")
@@ -91,7 +92,7 @@ def _check_manifest(path: Path) -> tuple[list[dict], list[str]]:
                   and not isinstance(entry[k], kind)]
         if not wrong and entry["task"] not in TASK_SPECS:
             wrong = [f"task {entry['task']!r}"]
-        if not wrong and not _inside(path.parent / entry["file"], path.parent):
+        if not wrong and not inside(path.parent / entry["file"], path.parent):
             wrong = [f"file {entry['file']!r} (outside {path.parent})"]
         if wrong:
             problems.append(f"{path}, model {number}: {', '.join(wrong)} missing or wrong, so it is left "
@@ -99,14 +100,6 @@ def _check_manifest(path: Path) -> tuple[list[dict], list[str]]:
         else:
             valid.append(entry)
     return valid, problems
-
-
-def _inside(path: Path, folder: Path) -> bool:
-    """Whether ``path``, symlinks resolved, is inside ``folder`` (resolved)."""
-    try:
-        return path.resolve().is_relative_to(folder.resolve()) and path.resolve() != folder.resolve()
-    except (OSError, RuntimeError):
-        return False
 
 
 def shipped_models(models_dir: str | Path | None = None) -> list[ModelEntry]:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from dae_core import settings
 from dae_core.errors import DamagedFileError, JobError, NotFoundError
+from dae_core.store.files import is_int, is_number, is_plain_name, read_json, write_json_atomic
 from dae_core.tasks import TASK_SPECS
 
 STATES = ("queued", "running", "completed", "failed", "stopped")
@@ -28,49 +29,6 @@ ACTIVE_STATES = ("queued", "running")
 
 def default_runs_dir() -> Path:
     return settings.runs_dir()
-
-
-def write_json_atomic(path: Path, obj) -> None:
-    """Write temp, fsync, rename: a reader sees the old file or the new one, never half."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "w") as f:
-            json.dump(obj, f, indent=1)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:  # a full disk or a read-only folder leaves no half-written temporary file behind
-        tmp.unlink(missing_ok=True)
-
-
-def read_json(path: Path, fix: str):
-    """A JSON file's content; a file that is missing, unreadable, binary or cut short raises
-    ``DamagedFileError`` naming it and ``fix``."""
-    try:
-        return json.loads(Path(path).read_bytes().decode("utf-8"))
-    except FileNotFoundError as e:
-        raise DamagedFileError(path, "missing", fix) from e
-    except OSError as e:
-        raise DamagedFileError(path, f"unreadable: {e.strerror or e}", fix) from e
-    except UnicodeDecodeError as e:
-        raise DamagedFileError(path, "binary bytes, not JSON text", fix) from e
-    except ValueError as e:
-        raise DamagedFileError(path, f"not JSON: {e}", fix) from e
-
-
-def is_number(value) -> bool:
-    """A plain int or float (not a bool), as the lab's records hold its figures."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def is_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def is_plain_name(name) -> bool:
-    """A file-name-safe name: letters, digits, ``-`` and ``_`` (no path, no dot)."""
-    return isinstance(name, str) and 0 < len(name) <= 100 and all(
-        c.isascii() and (c.isalnum() or c in "-_") for c in name)
 
 
 CONFIG_FIX = "delete the run folder (it cannot be resumed or shipped), or train it again"

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dae_core.errors import DamagedFileError, JobError
-from dae_core.store.runs import Run, default_runs_dir, list_runs, pid_alive, write_json_atomic
+from dae_core.store.files import write_json_atomic
+from dae_core.store.runs import Run, default_runs_dir, list_runs, pid_alive
 from dae_core.studies.store import LOG_FILE, PROCESS_FILE, Design, Member, Study, study_folder
 from dae_core.training import jobs
 from dae_core.training.config import TrainConfig

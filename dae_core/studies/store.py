@@ -19,8 +19,8 @@ from pathlib import Path
 
 from dae_core import settings
 from dae_core.errors import DamagedFileError, JobError
-from dae_core.store.runs import (Run, default_runs_dir, is_int, is_number, is_plain_name, read_json,
-                                 write_json_atomic)
+from dae_core.store.files import is_int, is_number, is_plain_name, read_json, write_json_atomic
+from dae_core.store.runs import Run, default_runs_dir
 
 PRETRAINED = "member:"  # an encoder_from naming another member: that member's model
 # The study folder, <runs>/studies/<id>/, and a shipped study's, studies/<name>/: named here only.

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dae_core.data.datasets import TRAIN_SIZE
-from dae_core.store.runs import ACTIVE_STATES, STATES, Run, RunMeta, is_number, list_runs
+from dae_core.store.files import is_number
+from dae_core.store.runs import ACTIVE_STATES, STATES, Run, RunMeta, list_runs
 from dae_core.tasks import TASK_SPECS
 from dae_core.training import jobs
 from dae_core.training.durations import format_duration

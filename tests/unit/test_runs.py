@@ -6,7 +6,8 @@ import sys
 import pytest
 
 from dae_core.errors import NotFoundError
-from dae_core.store.runs import Run, find_run, list_runs, pid_alive, write_json_atomic
+from dae_core.store.files import write_json_atomic
+from dae_core.store.runs import Run, find_run, list_runs, pid_alive
 from dae_core.training import run_table
 
 
@@ -103,12 +104,12 @@ def test_write_json_atomic_replaces(tmp_path):
 def test_a_full_disk_leaves_no_temporary_file_and_the_command_line_says_what_to_do(tmp_path, monkeypatch,
                                                                                   capsys):
     from dae_core.cli.main import main
-    from dae_core.store import runs
+    from dae_core.store import files
 
     def full_disk(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(runs.os, "fsync", full_disk)
+    monkeypatch.setattr(files.os, "fsync", full_disk)
     with pytest.raises(OSError):
         write_json_atomic(tmp_path / "status.json", {"state": "running"})
     assert list(tmp_path.iterdir()) == []
