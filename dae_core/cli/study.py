@@ -41,6 +41,22 @@ def add_parser(sub) -> None:
     p.add_argument("--ship", action="store_true", help="keep the results in studies/ (shipped with the project)")
 
 
+def args_problem(args) -> str | None:
+    """What is wrong with options that depend on the study's name (None: nothing), found as the
+    command line is read: an arm another study has, or none of this study's."""
+    from dae_core.studies.designs import ARMS
+
+    if not args.arms:
+        return None
+    if args.name not in ARMS:
+        return f"argument --arms: applies to the {' and '.join(ARMS)} studies only"
+    unknown = [arm for arm in args.arms if arm not in ARMS[args.name]]
+    if unknown:
+        return (f"argument --arms: {', '.join(unknown)} is no arm of the {args.name} study; its arms: "
+                f"{', '.join(ARMS[args.name])}")
+    return None
+
+
 def cmd_study(args) -> int:
     """Run (or continue) a study, print its summary and what it shows; --ship keeps its results."""
     started = time.time()
@@ -159,4 +175,4 @@ def _ship(args, folder: Path, study, seconds: float) -> None:
     if study is not None:
         seconds = runner.training_seconds(study)
     made_by = " ".join(w for w in catalog.invocation().split() if w not in ("--results-only", "--ship"))
-    print(f"shipped: {store.ship(folder, args.name, made_by, seconds)}")
+    print(f"shipped: {store.ship(folder, folder.name, made_by, seconds)}")  # by its id: --id never overwrites

@@ -9,7 +9,8 @@ from dae_core.studies.store import Study
 
 
 def results(study: Study):
-    """One row per completed member: key, arm, its settings, seed, preset, test figures, run id."""
+    """One row per completed member: key, arm, its settings, seed, preset, the precision it trained
+    in (as its status records it; none before the precision setting existed), test figures, run id."""
     import pandas as pd
 
     rows = []
@@ -19,9 +20,10 @@ def results(study: Study):
         status = run.status() if run and run.path.is_dir() else {}
         if status.get("state") != "completed" or member.arm == "pretrain":
             continue
-        test = status.get("test", {})
+        figures = {k: v for k, v in status.get("test", {}).items() if isinstance(v, (int, float))}
         rows.append({"key": member.key, "arm": member.arm, **member.setting, "seed": member.seed,
-                     "preset": run.config().get("preset"), **{k: v for k, v in test.items() if isinstance(v, (int, float))}, "run": run.id})
+                     "preset": run.config().get("preset"), "precision": status.get("precision"),
+                     **figures, "run": run.id})
     return pd.DataFrame(rows)
 
 

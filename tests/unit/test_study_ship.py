@@ -1,0 +1,27 @@
+"""Shipping a study keeps its results under its own id, so a rerun in another precision (``--id``)
+sits beside the shipped study instead of overwriting it."""
+
+import shutil
+import sys
+
+from dae_core import settings
+from dae_core.cli.main import main
+from dae_core.studies import designs, store
+
+
+def test_a_study_with_its_own_id_ships_beside_the_study_of_its_name(tmp_path, monkeypatch):
+    studies, runs = tmp_path / "studies", tmp_path / "runs"
+    shutil.copytree(settings.PROJECT_ROOT / "studies" / "seeds", studies / "seeds")
+    monkeypatch.setenv(settings.STUDIES_DIR_ENV, str(studies))
+    before = (studies / "seeds" / "results.csv").read_bytes()
+    store.Study.open(store.with_precision(designs.seeds_study(), "bfloat16"), "seeds-bfloat16", runs)
+
+    argv = ["study", "seeds", "--precision", "bfloat16", "--id", "seeds-bfloat16", "--results-only", "--ship",
+            "--runs-dir", str(runs)]
+    monkeypatch.setattr(sys, "argv", ["dae_core", *argv])  # the command recorded as it was typed
+    code = main(argv)
+
+    assert code == 0
+    assert (studies / "seeds" / "results.csv").read_bytes() == before
+    assert (studies / "seeds-bfloat16" / "results.csv").exists()
+    assert "--precision bfloat16 --id seeds-bfloat16" in store.shipped_about("seeds-bfloat16")["command"]
