@@ -8,12 +8,13 @@ copies its weights by name (Keras 3 refuses ``load_weights(by_name=True)``).
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import keras
 from keras import layers
 
-from dae_core.errors import ModelFileError
+from dae_core.errors import DamagedModelFile, ModelFileError
 from dae_core.models.arch import ARCHS, Arch  # noqa: F401 - ARCHS: the builders' defaults
 
 INPUT_SHAPE = (28, 28, 1)
@@ -161,7 +162,8 @@ def build_mlp_autoencoder(arch: Arch = ARCHS["seed"]) -> keras.Model:
         x = layers.Dense(units, activation="relu", name=f"dec_dense{i}")(x)
     x = layers.Dense(INPUT_SHAPE[0] * INPUT_SHAPE[1], activation="sigmoid", dtype="float32",
                      name="dec_output")(x)
-    decoder = keras.Model(latent, layers.Reshape(INPUT_SHAPE, name="dec_image")(x), name="decoder")
+    image = layers.Reshape(INPUT_SHAPE, dtype="float32", name="dec_image")(x)  # else bfloat16 when mixed
+    decoder = keras.Model(latent, image, name="decoder")
     inputs = keras.Input(INPUT_SHAPE, name="noisy")
     return keras.Model(inputs, decoder(encoder(inputs)), name="autoencoder")
 
@@ -211,7 +213,7 @@ def weights_only(model: keras.Model) -> keras.Model:
 
 
 # The layers that stay float32 under a mixed precision policy, so outputs and losses are float32.
-FLOAT32_LAYERS = ("dec_output", "probs")
+FLOAT32_LAYERS = ("dec_output", "dec_image", "probs")
 
 
 def layer_policies(model: keras.Model) -> dict[str, str]:
@@ -252,19 +254,43 @@ def in_policy(model: keras.Model, policy: str | None = None) -> keras.Model:
     return copy
 
 
-def load_model(path) -> keras.Model:
-    """Load a ``.keras`` file, turning a missing or half-written file into a clear error. The
+MODEL_FIX = "retrain it, or restore the shipped models with `git checkout models/`"
+
+
+def load_model(path, task: str | None = None) -> keras.Model:
+    """Load a ``.keras`` file, turning a missing or half-written file into a clear error, and
+    (``task`` given) one of another kind (``kind_problem``) into ``DamagedModelFile``. The
     model computes in float32 whatever precision it was trained in: the figures a run records are
     its float32 model's, and one image (the dashboard's canvas and uploads) is no faster in
     bfloat16 on a CPU without AMX (``python -m benchmarks precision``)."""
     path = Path(path)
     if not path.is_file():
         raise ModelFileError(f"model file {path} not found; train it first or pick another.")
+    if not zipfile.is_zipfile(path):  # cut, emptied or binary: said before Keras's own error
+        raise DamagedModelFile(path, "no zip archive as a .keras file is: half-written or corrupt", MODEL_FIX)
     try:
         model = keras.models.load_model(path, compile=False)
     except Exception as e:  # noqa: BLE001 - Keras raises many types for a damaged zip
-        raise ModelFileError(f"model file {path} is unreadable ({type(e).__name__}); it may be "
-                         "half-written or corrupt: retrain it or restore it from git.") from e
+        raise DamagedModelFile(path, f"unreadable ({type(e).__name__}): half-written or corrupt",
+                               MODEL_FIX) from e
+    problem = kind_problem(model, task) if task else None
+    if problem:
+        raise DamagedModelFile(path, problem, MODEL_FIX)
     if set(layer_policies(model).values()) <= {"float32"}:
         return model
     return in_policy(model, "float32")
+
+
+def kind_problem(model, task: str) -> str | None:
+    """What makes ``model`` no model of ``task`` (None: nothing): an autoencoder gives back an
+    image of its input's shape, a classifier ten class probabilities."""
+    from dae_core.tasks import task_spec
+
+    try:
+        shapes = tuple(model.input_shape[1:]), tuple(model.output_shape[1:])
+    except (AttributeError, TypeError):  # several inputs or outputs
+        return f"a model of several inputs or outputs, where a {task} model has one of each"
+    wanted = (shapes[0], "an image like its input") if task_spec(task).is_autoencoder else ((10,), "10 classes")
+    if shapes[1] != wanted[0]:
+        return f"a model whose output is {shapes[1]}, where a {task} model gives {wanted[1]}"
+    return None

@@ -114,7 +114,8 @@ def test_the_pretraining_studys_models_compute_in_the_runs_precision(policy):
     conv_ae, mlp_ae = builders.build_autoencoder(ARCHS["seed"]), builders.build_mlp_autoencoder(ARCHS["seed"])
     policy("mixed_bfloat16")
     frozen = [builders.build_frozen_classifier(conv_ae, ARCHS["seed"], head) for head in ("linear", "small")]
-    for model in frozen + [builders.build_mlp_classifier(mlp_ae, ARCHS["seed"])]:
+    mlp = [builders.build_mlp_autoencoder(ARCHS["seed"]), builders.build_mlp_classifier(mlp_ae, ARCHS["seed"])]
+    for model in frozen + mlp:
         assert model.output.dtype == "float32", model.name
         assert builders.layer_policies(model).get("enc_conv1", builders.layer_policies(model).get(
             "enc_dense1")) == "mixed_bfloat16", model.name
