@@ -13,6 +13,7 @@ from dae_core import settings
 from dae_core.analysis import robustness, study_plots
 from dae_core.errors import DamagedFileError
 from dae_core.studies import designs, evidence, runner, store
+from dae_core.training import preflight
 from dashboard import widgets
 
 NO_INTERVAL = f"{evidence.NO_INTERVAL[0].upper()}{evidence.NO_INTERVAL[1:]}"
@@ -154,11 +155,20 @@ def start_full(name: str, about: dict) -> None:
         st.session_state.studies_confirm = None
         options = [v for k, value in FULL.get(name, {}).items() for v in (f"--{k}", str(value))]
         with widgets.guarded():
-            runner.start_study(name, options)
+            start_study(name, options)
             st.rerun()
     if no.button("Cancel", key="studies_confirm_cancel"):
         st.session_state.studies_confirm = None
         st.rerun()
+
+
+def start_study(name: str, options: list[str], study_id: str | None = None, runs_dir: Path | None = None) -> None:
+    """``runner.start_study``; a runs folder that cannot be written (read-only, full) raises a
+    ``JobError`` that names it and the fix, for ``guarded`` to show in place of a traceback."""
+    try:
+        runner.start_study(name, options, study_id, runs_dir=runs_dir)
+    except OSError as e:
+        raise preflight.folder_error(e, settings.runs_dir()) from e  # the one DAE_RUNS_DIR names; the demo's is in it
 
 
 def demo_controls() -> Path:
@@ -171,7 +181,7 @@ def demo_controls() -> Path:
     if start.button("Start the demo (8 tiny members)", key="studies_start_demo", disabled=active,
                     help="In a runs folder of its own: its runs stay out of the ordinary runs"):
         with widgets.guarded():
-            runner.start_study("label-efficiency", DEMO, DEMO_ID, runs_dir=runs_dir)
+            start_study("label-efficiency", DEMO, DEMO_ID, runs_dir)
             st.rerun()  # the page as it is now: the demo running, its buttons disabled
     if runs_dir.exists() and clear.button("Clear the demo", key="studies_clear_demo", disabled=active,
                                           help="Deletes the demo's runs folder, and nothing else"):

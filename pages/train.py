@@ -1,15 +1,19 @@
 """Train: pick a task and a preset, train it in a separate process, follow it live, compare runs."""
 
+from pathlib import Path
+
 import pandas as pd
 import streamlit as st
 
+from dae_core import settings as lab_settings  # this page has its own settings()
 from dae_core.analysis import plots
 from dae_core.data.datasets import TRAIN_SIZE
 from dae_core.data.noise import LEVEL_LIMITS, LEVEL_NAMES, NOISE_KINDS
+from dae_core.errors import DataError
 from dae_core.models import catalog, device
 from dae_core.store import runs
 from dae_core.tasks import TASK_SPECS, TASKS, task_spec, task_title
-from dae_core.training import jobs, run_table
+from dae_core.training import jobs, preflight, run_table
 from dae_core.training.config import PRECISIONS, PRESETS, TrainConfig, make_config
 from dashboard import runtime
 from dashboard.widgets import guarded, pick_model, show_error, show_table
@@ -24,6 +28,14 @@ TEST_FIGURES = [("Test accuracy", "accuracy", "{:.4f}"), ("Without the mirror vi
                 ("SSIM denoised", "ssim_denoised", "{:.3f}")]
 PAST_RUNS = 20  # rows of the past runs table; the Runs page has them all
 STATE_BOX = {"queued": st.info, "failed": st.error, "completed": st.success, "stopped": st.warning}
+# The number fields: (label, lowest, highest). The limits are checked by the page, not
+# given to number_input: Streamlit's box (1.67) keeps a number typed past them, marked invalid,
+# and never sends it, so Start would train the last valid value unseen. Unbounded, the box
+# sends what was typed, and a value out of limits disables Start with a message.
+LIMITS = {"train_epochs": ("Epochs", 1, 1000), "train_batch_size": ("Batch size", 8, 4096),
+          "train_lr": ("Learning rate", 1e-5, 0.1), "train_size": ("Training images", 100, TRAIN_SIZE)}
+DATA_FIX = (f'enter FOLDER under "Data folder" above (or set {lab_settings.DATA_DIR_ENV}=FOLDER '
+            "before starting the lab)")
 
 
 def apply_preset() -> None:
@@ -31,6 +43,36 @@ def apply_preset() -> None:
     values = make_config(st.session_state.train_task, st.session_state.train_preset).to_dict()
     for key, field in PRESET_FIELDS.items():
         st.session_state[key] = values[field] if field != "train_size" else (values[field] or TRAIN_SIZE)
+
+
+def number(column, key: str, step, help: str = "", **kwargs):
+    """A number field of ``LIMITS``, its limits in its help."""
+    label, low, high = LIMITS[key]
+    return column.number_input(label, step=step, key=key, help=f"{help}{shown(low)} to {shown(high)}.", **kwargs)
+
+
+def shown(value) -> str:
+    """A number as typed: 1,000 and 0.00001, not 1e-05."""
+    return f"{value:.12f}".rstrip("0").rstrip(".") if isinstance(value, float) else f"{value:,}"
+
+
+def out_of_limits() -> list[str]:
+    """What the number fields hold past their limits, one sentence each."""
+    return [f"{label} must be {shown(low)} to {shown(high)}; {shown(st.session_state[key])} was entered."
+            for key, (label, low, high) in LIMITS.items()
+            if not low <= st.session_state[key] <= high]
+
+
+def data_folder() -> str | None:
+    """The data folder field (DAE_DATA_DIR when set): an absolute path, or None when empty."""
+    if "train_data_dir" not in st.session_state:
+        st.session_state.train_data_dir = str(lab_settings.data_dir() or "")
+    typed = st.text_input("Data folder", key="train_data_dir",
+                          placeholder=f"Empty: {lab_settings.DATA_DIR_ENV}, then Keras's cache, then a download",
+                          help="A folder holding mnist/ and fashion-mnist/ (their four IDX .gz files, or "
+                               "mnist.npz and fashion-mnist.npz). Empty: Keras's cache "
+                               f"({lab_settings.keras_datasets_dir()}), else the run downloads the data.").strip()
+    return str(Path(typed).expanduser().absolute()) if typed else None
 
 
 def show_run(path: str, polling: bool) -> None:
@@ -62,7 +104,11 @@ def show_run(path: str, polling: bool) -> None:
         with guarded():
             jobs.resume(run)
             st.rerun()  # the whole page, not this fragment alone: it follows the resumed run live
+    if progress.state == "failed":
+        put_away(run)
     epochs, batches = run.metrics("epoch"), run.metrics("batch")
+    if not (epochs or batches):  # nothing to plot: the state above says why, no empty charts
+        return
     plain_after = recipe.augmented_epochs if 0 < recipe.augmented_epochs < recipe.epochs else None
     for col, metric in zip(st.columns(2), recipe.spec.curves):
         col.plotly_chart(plots.live_curves(epochs, batches, metric, plain_after), key=f"train_live_{metric}")
@@ -70,6 +116,19 @@ def show_run(path: str, polling: bool) -> None:
              if progress.test.get(k) is not None]
     for col, (label, value) in zip(st.columns(len(shown) or 1), shown):
         col.metric(label, value)
+
+
+def put_away(run: runs.Run) -> None:
+    """A failed run's way off this page: archived (kept, listed on the Runs page), or deleted there."""
+    archive, link = st.columns([1, 3], vertical_alignment="center")
+    if archive.button("Archive this run", key="train_archive",
+                      help="Kept, but left out of this page, the model lists and the Overview; the Runs "
+                           "page brings it back or deletes it"):
+        run.update_meta(archived=True)
+        st.session_state.train_run = None
+        st.session_state.train_told = f"Run {run.id} archived: the Runs page shows it with 'Archived runs too'."
+        st.rerun()  # the whole page: the run is no longer the one shown
+    link.markdown("Or delete it on the [Runs page](runs).")  # relative: /train -> /runs, whatever the base URL
 
 
 def settings() -> TrainConfig | None:
@@ -83,11 +142,10 @@ def settings() -> TrainConfig | None:
                           help="seed: the assignment's settings; improved: the best measured recipe")
     spec = task_spec(task)
     c1, c2, c3, c4 = st.columns(4)
-    epochs = c1.number_input("Epochs", 1, 1000, step=1, key="train_epochs")
-    batch_size = c2.number_input("Batch size", 8, 4096, step=8, key="train_batch_size")
-    lr = c3.number_input("Learning rate", 1e-5, 0.1, step=1e-4, format="%.5f", key="train_lr")
-    size = c4.number_input("Training images", 100, TRAIN_SIZE, step=100, key="train_size",
-                           help=f"Fewer than {TRAIN_SIZE:,} for a quick run")
+    epochs = number(c1, "train_epochs", 1)
+    batch_size = number(c2, "train_batch_size", 8)
+    lr = number(c3, "train_lr", 1e-4, format="%.5f")
+    size = number(c4, "train_size", 100, help=f"Fewer than {TRAIN_SIZE:,} for a quick run; ")
     c1, c2 = st.columns(2)
     kind = c1.selectbox("Noise", NOISE_KINDS, key="train_noise", disabled=not spec.noisy_inputs,
                         help="Used by the tasks that train on noisy images")
@@ -110,16 +168,27 @@ def settings() -> TrainConfig | None:
                              help=f"auto picks mixed bfloat16 where this CPU has bfloat16 units and it "
                                   f"was measured faster, mixed float16 on a GPU, else float32. Here: "
                                   f"{auto} ({why}). Outputs, losses and the saved model stay float32.")
+    data_dir = data_folder()
+    wrong = out_of_limits()
+    if wrong:
+        st.error(" ".join(wrong) + " Fix the value named, then start.")
+        return None
     try:
         config = make_config(task, preset, epochs=int(epochs), batch_size=int(batch_size),
                              learning_rate=float(lr), noise_kind=kind, noise_level=float(level),
                              train_size=None if size >= TRAIN_SIZE else int(size),
                              encoder_from=encoder and str(encoder.path), init_from=start and str(start.path),
-                             precision=precision)
+                             precision=precision, data_dir=data_dir)
     except ValueError as e:
         st.error(f"These settings cannot run: {e}. Fix the setting named and start again.")
         return None
     st.caption(f"Also set by the {preset} preset: {config.recipe()}.")
+    try:  # before Start, not a minute after it: a run without its data only fails
+        source = preflight.data_source(config, DATA_FIX)
+    except DataError as e:  # a state of this machine, not of the settings: a warning
+        st.warning(str(e))
+        return None
+    st.caption(f"Data: {preflight.DATASET_TITLES[config.dataset]}, from {source}.")
     return config
 
 
@@ -138,8 +207,10 @@ def past_runs(summaries: list[run_table.RunRow]) -> None:
     st.fragment(runs_table, run_every=1.0 if active else None)()
     chosen = st.multiselect("Overlay runs", [s.id for s in summaries], default=[summaries[0].id],
                             key="train_overlay", help="Whole epochs of each run; a running one fills in when it ends")
-    if chosen:
-        histories = {rid: catalog.epoch_history(runs.find_run(rid)) for rid in chosen}
+    histories = {rid: catalog.epoch_history(runs.find_run(rid)) for rid in chosen}
+    if chosen and not any(histories.values()):
+        st.caption("No whole epoch recorded by the runs chosen: nothing to plot.")
+    elif chosen:
         metrics = {TASK_SPECS[s.task].metric for s in summaries if s.id in chosen and s.task in TASK_SPECS}
         for col, metric in zip(st.columns(2), ("loss", metrics.pop() if len(metrics) == 1 else "accuracy")):
             col.plotly_chart(plots.training_curves(histories, metric), key=f"train_overlay_{metric}")
@@ -151,12 +222,17 @@ def start_and_follow(config: TrainConfig | None) -> None:
     if active is not None and active.path != runs.Run(st.session_state.get("train_run", "/")).path:
         st.info(f"Training `{active.id}` is in progress on this machine: "
                 "a new one waits in the queue until it ends.")
+    if st.session_state.get("train_told"):
+        st.info(st.session_state.pop("train_told"))
     # Handled here, not in on_click: a callback would get the settings of the previous script run.
-    if st.button("Start training", key="train_start", type="primary", disabled=config is None):
+    # A click can come with a field's new value that makes the settings unusable (config None).
+    if st.button("Start training", key="train_start", type="primary", disabled=config is None) and config:
         try:
             st.session_state.train_run = str(jobs.start_training(config).path)
         except jobs.JobError as e:  # its message names the fix; the settings stay for another try
             show_error(e)
+        except OSError as e:  # a read-only or full runs folder: said, not a traceback
+            show_error(preflight.folder_error(e, lab_settings.runs_dir()))
     shown = st.session_state.get("train_run")
     if active is not None and (shown is None or not runs.Run(shown).is_active()):
         shown = st.session_state.train_run = str(active.path)  # a new tab follows the live run

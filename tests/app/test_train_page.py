@@ -1,5 +1,7 @@
 """The Train page: settings from presets, its runs table and a run as the run store records it
-(no datasets needed); a real tiny training started from the page, and its results (``data``).
+(no datasets needed); before Start, whether the data can be reached and the values are within their
+limits; a failed run's error, and its way off the page; a real tiny training started from the page,
+and its results (``data``).
 
 AppTest fires no ``run_every`` timers: the live view is checked by rerunning the page.
 """
@@ -21,6 +23,7 @@ from dae_core.store.runs import Run, list_runs
 from dae_core.tasks import task_title
 from dae_core.training import jobs, run_table
 from dae_core.training.config import make_config
+from tests.support.offline import findable_data, offline_env
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "train.py")
 
@@ -28,6 +31,22 @@ PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "train.py")
 @pytest.fixture
 def runs_dir(models_dir, tmp_path):
     return tmp_path / "runs"
+
+
+@pytest.fixture(autouse=True)
+def keras_cache(tmp_path, monkeypatch):
+    """Keras's cache as after a download of both datasets, so that the page finds data on any
+    machine (tests that train name the real data first, in DAE_DATA_DIR)."""
+    findable_data(tmp_path / "keras" / "datasets")
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+
+
+@pytest.fixture
+def offline(tmp_path, monkeypatch) -> Path:
+    """No data folder, an empty Keras cache, every download refused; returns the data folder."""
+    for name, value in offline_env(tmp_path / "offline").items():
+        monkeypatch.setenv(name, value)
+    return tmp_path / "offline" / "data"
 
 
 def open_page() -> AppTest:
@@ -208,3 +227,69 @@ def test_after_a_kill_a_reload_shows_the_failure_and_resume_follows_the_run_to_t
     assert run.status()["epoch"] == 3 and [r["epoch"] for r in run.metrics("epoch")] == [1, 2, 3]
     assert ("Test accuracy", f"{run.status()['test']['accuracy']:.4f}") in [(m.label, m.value) for m in at.metric]
     assert not at.error
+
+
+def start_button(at: AppTest):
+    return at.button(key="train_start")
+
+
+def test_without_the_data_start_is_disabled_and_the_page_says_in_full_what_to_do(runs_dir, offline, tmp_path):
+    at = open_page()
+
+    assert not at.exception and start_button(at).disabled
+    keras = tmp_path / "offline" / "keras" / "datasets"
+    assert [e.value for e in at.warning] == [
+        "Fashion-MNIST is not on this machine, and it cannot be downloaded now "
+        f"(storage.googleapis.com: [Errno 111] Connection refused). Looked in: folder {offline}; Keras cache "
+        f"{keras}. Fix: put its four IDX files (train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, "
+        "t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz) or fashion-mnist.npz in a folder, as "
+        'FOLDER/fashion-mnist/, and enter FOLDER under "Data folder" above (or set DAE_DATA_DIR=FOLDER '
+        "before starting the lab); or connect this machine to the internet, and the run downloads "
+        "Fashion-MNIST itself."]
+    assert at.text_input(key="train_data_dir").value == str(offline)  # DAE_DATA_DIR, shown
+    assert not any(keras.parent.rglob("*.*"))  # nothing was downloaded
+
+    at.text_input(key="train_data_dir").set_value(str(tmp_path / "nowhere")).run()
+    assert [e.value for e in at.warning] == [
+        f"The data folder {tmp_path / 'nowhere'} does not exist. Fix: name a folder that holds fashion-mnist/ "
+        "with its four IDX files (train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, "
+        "t10k-labels-idx1-ubyte.gz) or fashion-mnist.npz, or leave the data folder empty."]
+    data = findable_data(tmp_path / "datasets")
+    at.text_input(key="train_data_dir").set_value(str(data)).run()
+    assert not at.warning and not start_button(at).disabled
+    assert f"Data: Fashion-MNIST, from folder {data}." in [c.value for c in at.caption]
+
+
+def test_a_value_past_its_limit_disables_start_and_is_named(runs_dir):
+    at = open_page()
+    at.number_input(key="train_epochs").set_value(5000)
+    at.number_input(key="train_lr").set_value(0.5)
+    start_button(at).click().run()  # typed, then Start at once: the click comes with the values
+
+    assert not at.exception and not list_runs(runs_dir)
+    assert at.number_input(key="train_epochs").value == 5000  # what was typed stays, and is what counts
+    assert [e.value for e in at.error] == [
+        "Epochs must be 1 to 1,000; 5,000 was entered. Learning rate must be 0.00001 to 0.1; 0.5 was "
+        "entered. Fix the value named, then start."]
+    assert start_button(at).disabled
+    at.number_input(key="train_epochs").set_value(1000)
+    at.number_input(key="train_lr").set_value(0.1).run()
+    assert not at.error and not start_button(at).disabled
+
+
+def test_a_failed_run_shows_its_error_without_empty_charts_and_can_be_archived(runs_dir):
+    error = ("DataError: fashion-mnist full data not found. Tried: folder /nowhere (no "
+             "train-images-idx3-ubyte.gz or fashion-mnist.npz). Fix: set DAE_DATA_DIR to a folder holding them")
+    run = recorded_run(runs_dir, "task2", "failed", 3, 0, error=error)
+    at = open_page()
+
+    assert not at.exception
+    assert [e.value for e in at.error] == [f"Failed: {error}. See {run.log_path}."]
+    assert not at.get("plotly_chart")  # neither its live curves nor the overlay: no epoch to draw
+    assert "No whole epoch recorded by the runs chosen: nothing to plot." in [c.value for c in at.caption]
+    assert "Or delete it on the [Runs page](runs)." in [m.value for m in at.markdown]
+    at.button(key="train_archive").click().run()
+
+    assert not at.exception and run.meta().archived and run.exists()
+    assert at.info[0].value == f"Run {run.id} archived: the Runs page shows it with 'Archived runs too'."
+    assert not at.subheader and not at.error and not at.dataframe  # off this page, kept on the Runs page
