@@ -37,3 +37,12 @@ class DamagedFileError(LabError, ValueError):
     def __init__(self, path, problem: str, fix: str):
         self.path, self.problem, self.fix = path, problem, fix
         super().__init__(f"{path} is damaged ({problem}). Fix: {fix}")
+
+
+class DamagedDataFile(DamagedFileError, DataError):
+    """A dataset file (IDX gzip or .npz) that is cut, binary or of the wrong shape."""
+
+
+class DamagedModelFile(DamagedFileError, ModelFileError):
+    """A model file (``.keras``: a run's model or checkpoint, a shipped model) that is cut,
+    binary, a link out of its folder, or a model of the wrong kind."""

@@ -36,7 +36,7 @@ def load_predictor(entry: catalog.ModelEntry) -> Predictor:
     from dae_core.models.builders import load_model
     from dae_core.models.inference import Predictor
 
-    model = load_model(entry.path)
+    model = load_model(entry.path, entry.task)  # a file of another kind is named as damaged
     predictor = Predictor(model, compile_single_image=model.output_shape == model.input_shape)
     runtime.freeze_garbage()
     return predictor

@@ -13,19 +13,20 @@ from pathlib import Path
 from dae_core import settings
 from dae_core.cli import study
 from dae_core.cli.console import ProgressLine, import_tensorflow_quietly
-from dae_core.cli.values import LabParser, positive_int
+from dae_core.cli.values import LabParser, path_text, positive_int
 from dae_core.data import datasets
 from dae_core.data.noise import NOISE_KINDS
 from dae_core.errors import DamagedFileError, LabError
 from dae_core.models import catalog
-from dae_core.store.runs import Run, delete_run, find_run, parse_tags
+from dae_core.store.files import NAME_MAX, long_name
+from dae_core.store.runs import Run, delete_run, find_run, parse_tags, prepared_run
 from dae_core.tasks import TASKS, task_spec
 from dae_core.training.config import PRECISIONS, PRESETS, SCHEDULES, cap_train_size, make_config
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data-dir", help=f"folder with the datasets (default: ${settings.DATA_DIR_ENV})")
-    p.add_argument("--runs-dir", help=f"where runs are stored (default: ${settings.RUNS_DIR_ENV} or ./runs)")
+    p.add_argument("--data-dir", type=path_text, help=f"folder with the datasets (default: ${settings.DATA_DIR_ENV})")
+    p.add_argument("--runs-dir", type=path_text, help=f"where runs are stored (default: ${settings.RUNS_DIR_ENV} or ./runs)")
     p.add_argument("--verbose", action="store_true", help="let TensorFlow's start-up logs through")
 
 
@@ -38,8 +39,8 @@ def _add_train_overrides(p: argparse.ArgumentParser) -> None:
     p.add_argument("--noise", dest="noise_kind", choices=NOISE_KINDS)
     p.add_argument("--noise-level", type=float)
     p.add_argument("--train-size", type=int, help="train on a subset (quick runs)")
-    p.add_argument("--encoder-from", help="Task 1 model (.keras) that task3/variants start from")
-    p.add_argument("--init-from", help="continue from this trained model's weights (.keras of the "
+    p.add_argument("--encoder-from", type=path_text, help="Task 1 model (.keras) that task3/variants start from")
+    p.add_argument("--init-from", type=path_text, help="continue from this trained model's weights (.keras of the "
                    "same task and preset), with a fresh optimiser and schedule")
     p.add_argument("--seed", type=int)
     p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None)
@@ -83,8 +84,8 @@ def _overrides(args) -> dict:
 def cmd_train(args) -> int:
     from dae_core.training.train import train_config, train_run
 
-    if args.run_dir:  # a run prepared by the dashboard (jobs.start_training)
-        status = train_run(Run(args.run_dir), verbose=True)
+    if args.run_dir:  # a run prepared by the dashboard (jobs.start_training), in the runs folder
+        status = train_run(prepared_run(args.run_dir, args.runs_dir), verbose=True)
         return 0 if status["state"] in ("completed", "stopped") else 1
     config = make_config(args.task, args.preset, **_overrides(args))
     config, note = cap_train_size(config, datasets.TRAIN_SIZE)
@@ -165,7 +166,7 @@ def cmd_evaluate(args) -> int:
     from dae_core.models.inference import Predictor
 
     entry = catalog.resolve_model(args.model, args.runs_dir)
-    model = Predictor(load_model(entry.path), compile_single_image=False)  # one traced graph, no pipeline per call
+    model = Predictor(load_model(entry.path, entry.task), compile_single_image=False)  # one traced graph, no pipeline per call
     spec = task_spec(entry.task)
     # Never a download: the bundled test sets are the full ones, and offline a download only fails.
     test = datasets.load_test_set(spec.dataset, args.data_dir)
@@ -209,6 +210,10 @@ def cmd_compare(args) -> int:
 
     test = datasets.load_test_set("fashion-mnist", args.data_dir)  # the bundled one: the full test set
     a, b = catalog.resolve_model(args.a, args.runs_dir), catalog.resolve_model(args.b, args.runs_dir)
+    for entry in (a, b):  # Task 4's figures (accuracy, McNemar's test) are a classifier's
+        if task_spec(entry.task).is_autoencoder:
+            raise ValueError(f"compare takes two classifiers, and {entry.name} is an autoencoder "
+                             f"({entry.task}). Fix: `python -m dae_core evaluate {entry.name}` for its figures.")
     comp = _compared(a, b, test.x, test.y)
     paths = report.write_comparison(comp, args.out)
     print(paths[-1].read_text())
@@ -293,35 +298,36 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("train", help="train one model as a recorded run")
     p.add_argument("task", nargs="?", choices=TASKS, default="task2")
-    p.add_argument("--run-dir", help="train an already prepared run folder")
+    p.add_argument("--run-dir", type=path_text, help="train an already prepared run folder (one of the runs "
+                   "folder's: jobs.start_training prepares it)")
     p.add_argument("--ship", action="store_true", help="copy the model into models/ when done")
     _add_train_overrides(p)
     p = sub.add_parser("resume", help="continue a stopped or killed run from its last epoch")
-    p.add_argument("run")
+    p.add_argument("run", type=path_text)
     p = sub.add_parser("stop", help="ask a running training to stop after its current batch")
-    p.add_argument("run")
+    p.add_argument("run", type=path_text)
     p = sub.add_parser("runs", help="list runs (--tag to filter), archive or delete one")
     p.add_argument("--tag", help="only runs with these tags (comma-separated)")
     p.add_argument("--all", action="store_true", help="archived runs too")
     manage = p.add_mutually_exclusive_group()
-    manage.add_argument("--archive", metavar="RUN", help="archive a run: kept, but out of model lists")
-    manage.add_argument("--unarchive", metavar="RUN", help="bring an archived run back")
-    manage.add_argument("--delete", metavar="RUN", help="delete a run's folder (asks first)")
+    manage.add_argument("--archive", metavar="RUN", type=path_text, help="archive a run: kept, but out of model lists")
+    manage.add_argument("--unarchive", metavar="RUN", type=path_text, help="bring an archived run back")
+    manage.add_argument("--delete", metavar="RUN", type=path_text, help="delete a run's folder (asks first)")
     p.add_argument("--yes", action="store_true", help="with --delete: do not ask")
     p = sub.add_parser("evaluate", help="test figures of a model (shipped name, run id or path)")
-    p.add_argument("model")
+    p.add_argument("model", type=path_text)
     p.add_argument("--classical-images", type=positive_int, default=1000,
                    help="autoencoders: test images for the comparison with classical denoisers")
     p = sub.add_parser("compare", help="Task 4: compare two classifiers")
-    p.add_argument("a", nargs="?", default="task2-seed")
-    p.add_argument("b", nargs="?", default="task3-seed")
-    p.add_argument("--out", default="reports/compare")
+    p.add_argument("a", nargs="?", type=path_text, default="task2-seed")
+    p.add_argument("b", nargs="?", type=path_text, default="task3-seed")
+    p.add_argument("--out", type=path_text, default="reports/compare")
     p = sub.add_parser("reproduce", help="train Task 1, 2, 3 and write the Task 4 comparison")
     _add_train_overrides(p)
-    p.add_argument("--out", default="reports")
+    p.add_argument("--out", type=path_text, default="reports")
     p.add_argument("--ship", action="store_true", help="copy the models into models/")
     p = sub.add_parser("ship", help="copy a finished run's model into models/")
-    p.add_argument("run")
+    p.add_argument("run", type=path_text)
     p.add_argument("--made-by", help="the command that trained it, for the manifest")
     study.add_parser(sub)
     p = sub.add_parser("data", help="where the datasets load from (--download: fetch them through Keras)")
@@ -340,7 +346,11 @@ NO_TENSORFLOW = ("stop", "runs", "data")  # commands that never load it (data --
 
 
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    problem = study.args_problem(args) if args.command == "study" else None
+    if problem:
+        parser.error(problem)  # one line, exit 2, before anything loads or runs
     try:
         if not args.verbose and (args.command not in NO_TENSORFLOW or getattr(args, "download", False)):
             import_tensorflow_quietly()  # its C++ start-up logs out of the way: dae_core.cli.console
@@ -355,11 +365,20 @@ def main(argv=None) -> int:
             pass
         return 1
     except OSError as e:
-        if e.errno not in (errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EDQUOT):
-            print(f"error: {e.filename or 'a file'}: {e.strerror or e}", file=sys.stderr)
-            return 2
-        # a full disk, a read-only folder
-        print(f"error: cannot write {e.filename or 'a file'} ({e.strerror or e}). Fix: free some disk "
-              f"space or make the folder writable (or point {settings.RUNS_DIR_ENV} elsewhere).", file=sys.stderr)
+        print(f"error: {_os_error_line(e)}", file=sys.stderr)
         return 2
 
+
+UNWRITABLE = (errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EDQUOT)
+
+
+def _os_error_line(e: OSError) -> str:
+    """What went wrong with a file, and the fix, in one line (the file's name shortened if long)."""
+    name = e.filename or "a file"
+    if e.errno == errno.ENAMETOOLONG:
+        return (f"the name {long_name(name) or name} is too long ({e.strerror}): a file or folder name "
+                f"holds at most {NAME_MAX} bytes. Fix: a shorter name.")
+    if e.errno not in UNWRITABLE:
+        return f"{name}: {e.strerror or e}"
+    return (f"cannot write {name} ({e.strerror or e}). Fix: free some disk space or make the folder "
+            f"writable (or point {settings.RUNS_DIR_ENV} elsewhere).")

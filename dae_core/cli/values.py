@@ -7,7 +7,7 @@ import argparse
 import math
 import sys
 
-from dae_core.store.files import is_plain_name
+from dae_core.store.files import NAME_MAX, is_plain_name, long_name
 
 
 class LabParser(argparse.ArgumentParser):
@@ -63,4 +63,14 @@ def plain_name(text: str) -> str:
     """A folder name of letters, digits, - and _ (no path)."""
     if not is_plain_name(text):
         raise argparse.ArgumentTypeError(f"{text!r} is not a plain name: use letters, digits, - and _ only")
+    return text
+
+
+def path_text(text: str) -> str:
+    """A run id, model name or path whose every name fits a file system (``NAME_MAX`` bytes):
+    refused here, not reported later as an unwritable file."""
+    name = long_name(text)
+    if name:
+        raise argparse.ArgumentTypeError(f"the name {name} is too long: a file or folder name holds at "
+                                         f"most {NAME_MAX} bytes")
     return text

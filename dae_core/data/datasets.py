@@ -11,13 +11,14 @@ from __future__ import annotations
 import functools
 import gzip
 import struct
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from dae_core import settings
-from dae_core.errors import DataError
+from dae_core.errors import DamagedDataFile, DataError
 
 DATA_DIR_ENV = settings.DATA_DIR_ENV
 BUNDLED_DIR = Path(__file__).parent / "bundled"  # <name>/t10k-*.gz: the two full test sets
@@ -53,27 +54,36 @@ class Dataset:
 
 # --- IDX files ---------------------------------------------------------------
 
+DATA_FIX = "download it again, or point --data-dir (or DAE_DATA_DIR) at a folder with a good copy"
+
+
 def read_idx(path: Path, magic: int) -> np.ndarray:
-    """Read one gzip'd IDX file, validating its header against its size."""
+    """Read one gzip'd IDX file, validating its header against its size (and labels: 0-9);
+    ``DamagedDataFile`` names a file that is not so."""
+    def damaged(problem: str):
+        return DamagedDataFile(path, problem, DATA_FIX)
+
     try:
         with gzip.open(path, "rb") as f:
             raw = f.read()
-    except (OSError, EOFError) as e:
-        raise DataError(f"{path} is not a readable gzip file ({e}); download it again.") from e
+    except (OSError, EOFError, zlib.error) as e:  # cut, binary, missing
+        raise damaged(f"not a readable gzip file: {e}") from e
     ndim = 3 if magic == IMAGE_MAGIC else 1
     header = 4 + 4 * ndim
     if len(raw) < header:
-        raise DataError(f"{path} is too short to be an IDX file; download it again.")
+        raise damaged("too short to be an IDX file")
     found, *dims = struct.unpack(f">{1 + ndim}I", raw[:header])
     if found != magic:
-        raise DataError(f"{path}: IDX magic {found}, expected {magic}; is it the right file?")
+        raise damaged(f"IDX magic {found}, expected {magic}: is it the right file?")
     if ndim == 3 and tuple(dims[1:]) != (28, 28):
-        raise DataError(f"{path}: images are {dims[1]}x{dims[2]}, expected 28x28.")
+        raise damaged(f"images are {dims[1]}x{dims[2]}, expected 28x28")
     expected = header + int(np.prod(dims))
     if len(raw) != expected:
-        raise DataError(f"{path} holds {len(raw)} bytes, its header promises {expected}: "
-                        "the file is truncated or corrupt; download it again.")
-    return np.frombuffer(raw, np.uint8, offset=header).reshape(dims)
+        raise damaged(f"{len(raw)} bytes where its header promises {expected}: truncated or corrupt")
+    array = np.frombuffer(raw, np.uint8, offset=header).reshape(dims)
+    if ndim == 1 and array.size and array.max() > 9:
+        raise damaged(f"a label of {array.max()}, where labels are 0-9")
+    return array
 
 
 ALL_PARTS = ("x_train", "y_train", "x_test", "y_test")
@@ -82,9 +92,17 @@ _PART_FILES = dict(zip(ALL_PARTS, ("train_images", "train_labels", "test_images"
 
 
 def read_idx_folder(folder: Path, parts=ALL_PARTS) -> tuple[np.ndarray, ...]:
-    """The asked ``parts`` (default x_train, y_train, x_test, y_test) as uint8 IDX arrays."""
-    return tuple(read_idx(folder / IDX_FILES[_PART_FILES[part]],
-                          IMAGE_MAGIC if part.startswith("x") else LABEL_MAGIC) for part in parts)
+    """The asked ``parts`` (default x_train, y_train, x_test, y_test) as uint8 IDX arrays; a
+    labels file whose count differs from its images' is named as damaged."""
+    paths = {part: folder / IDX_FILES[_PART_FILES[part]] for part in parts}
+    arrays = {part: read_idx(path, IMAGE_MAGIC if part.startswith("x") else LABEL_MAGIC)
+              for part, path in paths.items()}
+    for part, labels in arrays.items():
+        images = arrays.get("x" + part[1:]) if part.startswith("y") else None
+        if images is not None and len(images) != len(labels):
+            raise DamagedDataFile(paths[part], f"{len(labels)} labels for {len(images)} images in "
+                                  f"{paths['x' + part[1:]].name}", DATA_FIX)
+    return tuple(arrays[part] for part in parts)
 
 
 def read_npz(path: Path, parts=ALL_PARTS) -> tuple[np.ndarray, ...]:
@@ -92,8 +110,8 @@ def read_npz(path: Path, parts=ALL_PARTS) -> tuple[np.ndarray, ...]:
     try:
         with np.load(path) as z:
             return tuple(z[k] for k in parts)
-    except (OSError, ValueError, KeyError) as e:
-        raise DataError(f"{path} is not a readable Keras dataset .npz ({e}).") from e
+    except (OSError, ValueError, KeyError, EOFError, zlib.error) as e:
+        raise DamagedDataFile(path, f"not a readable Keras dataset .npz: {e}", DATA_FIX) from e
 
 
 # --- sources -----------------------------------------------------------------
@@ -149,7 +167,7 @@ def split_train_val(n: int, seed: int = SPLIT_SEED) -> tuple[np.ndarray, np.ndar
 
 
 def _assemble(name, source, x_train, y_train, x_test, y_test) -> Dataset:
-    check_raw(name, x_train, y_train, x_test, y_test)
+    check_raw(f"{name} from {source}", x_train, y_train, x_test, y_test)  # names the folder
     train_idx, val_idx = split_train_val(len(x_train))
     y_train, y_test = y_train.astype(np.int64), y_test.astype(np.int64)
     return Dataset(name, source, to_float(x_train[train_idx]), y_train[train_idx],

@@ -146,7 +146,8 @@ def _run_entry(run: Run) -> ModelEntry | None:
     damaged). A damaged meta.json reads as empty: the run is listed."""
     try:
         status = run.status()
-        if status.get("state") not in ("completed", "stopped") or not run.model_path.is_file():
+        if status.get("state") not in ("completed", "stopped") or not run.model_path.is_file() \
+                or not inside(run.model_path, run.path):  # a link out of the run folder is no model of it
             return None
         config = run.config()
         return ModelEntry(run.id, config["task"], config.get("preset", "?"), run.model_path, "run",
@@ -240,6 +241,9 @@ def resolve_model(ref: str, runs_dir=None) -> ModelEntry:
                 run.config()
             except DamagedFileError as e:
                 raise NotFoundError(f"run {run.id} is no usable model: {e}") from e
+            if run.model_path.is_symlink() and not inside(run.model_path, run.path):
+                raise NotFoundError(f"run {run.id} is no usable model: {run.model_path} is a link to a file "
+                                    "outside its folder, never loaded. Fix: put the model file itself there.")
     names = ", ".join(e.name for e in shipped_models())
     problems = manifest_problems()
     cause = f" The manifest is damaged: {' '.join(problems)}" if problems else ""

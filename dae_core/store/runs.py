@@ -440,6 +440,18 @@ def delete_run(run: Run, root: str | Path | None = None) -> None:
     shutil.rmtree(run.path.resolve())
 
 
+def prepared_run(path: str | Path, root: str | Path | None = None) -> Run:
+    """The run folder at ``path``, when it is one of ``root``'s runs (symlinks resolved, as
+    ``Run.inside``); else ``NotFoundError``, before anything is written: a training writes only
+    in a folder of the runs folder (and its lock beside it)."""
+    root = Path(root or default_runs_dir())
+    run = Run(path)
+    if not run.inside(root) or not run.exists():
+        raise NotFoundError(f"{path} is no run folder of {root}: nothing was trained or written. Fix: "
+                            "`python -m dae_core train TASK` prepares a run (--runs-dir names the runs folder).")
+    return Run(root / run.path.resolve().name)
+
+
 def find_run(ref: str, root: str | Path | None = None) -> Run:
     """A run of ``root`` by id, by unambiguous id prefix, or by the path of its folder; a
     reference to anything outside ``root``, symlinks resolved, names no run (commands never

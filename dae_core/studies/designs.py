@@ -187,5 +187,7 @@ def variants_study(seeds: int = 1, preset: str = "seed", epochs_scale: float = 1
 
 DESIGNS = {"label-efficiency": label_efficiency, "pretraining": pretraining_study, "seeds": seeds_study,
            "variants": variants_study}
+# The arms a study's --arms may name (the other studies take none).
+ARMS = {"label-efficiency": LABEL_ARMS, "pretraining": pretraining_arms()}
 
 

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dae_core.errors import DamagedFileError, JobError
-from dae_core.store.files import write_json_atomic
+from dae_core.settings import models_dir
+from dae_core.store.files import inside, write_json_atomic
 from dae_core.store.runs import Run, default_runs_dir, list_runs, pid_alive
 from dae_core.studies.store import LOG_FILE, PROCESS_FILE, Design, Member, Study, study_folder
 from dae_core.training import jobs
@@ -21,12 +22,35 @@ from dae_core.training.durations import eta_seconds, format_duration
 def member_config(study: Study, member: Member) -> TrainConfig:
     """The member's config, a prerequisite member's model filled in where it names one."""
     values = dict(member.config)
+    check_encoder_from(study, member)
     if member.needs:
         source = study.run_of(member.needs)
         if source is None or not source.model_path.exists():
             raise JobError(f"member {member.key} needs {member.needs}, which has not finished.")
         values["encoder_from"] = str(source.model_path)
     return TrainConfig.from_dict(values)
+
+
+def check_encoder_from(study: Study, member: Member) -> None:
+    """A member starts from another member of its study (``member:<key>``) or from a model file
+    inside the runs folder or the models folder (symlinks resolved): study.json names nothing
+    else, so a damaged or edited one cannot make a member read a file from anywhere."""
+    source = member.config.get("encoder_from")
+    if source is None:
+        return
+    if not isinstance(source, str):
+        problem = f"member {member.key} starts from {source!r}, no file name"
+    elif member.needs is not None:
+        known = member.needs in {m.key for m in study.design().members}
+        problem = None if known else f"member {member.key} starts from {source}, no member of the study"
+    elif any(inside(source, folder) for folder in (study.runs_root, models_dir())):
+        problem = None
+    else:
+        problem = (f"member {member.key} starts from {source[:200]!r}, outside the runs folder "
+                   f"{study.runs_root} and the models folder {models_dir()}")
+    if problem:
+        raise DamagedFileError(study.file, problem, "run the study again under another --id, or put the "
+                               "encoder's model file into the models folder")
 
 
 def run_locally(study: Study, verbose: bool = True, on_member=None) -> list[Member]:

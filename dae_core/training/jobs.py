@@ -64,7 +64,7 @@ def start_training(config: TrainConfig, runs_dir: str | Path | None = None) -> R
     """Create a run for ``config`` and train it in a separate process; returns at once."""
     config = check_config(config)
     run = Run.create(config.to_dict(), runs_dir)
-    _launch(run, ["train", "--run-dir", str(run.path.absolute())])
+    _launch(run, ["train", "--run-dir", str(run.path.absolute()), "--runs-dir", str(run.path.parent.absolute())])
     return run
 
 

@@ -10,6 +10,7 @@ import fcntl
 import os
 import signal
 import time
+import zipfile
 from contextlib import contextmanager
 
 import numpy as np
@@ -17,6 +18,7 @@ import numpy as np
 from dae_core.analysis import metrics
 from dae_core.data import datasets
 from dae_core.data import noise as noise_lib
+from dae_core.errors import DamagedModelFile
 from dae_core.store.runs import Run
 from dae_core.training.config import TrainConfig
 from dae_core.training.preflight import check_config, resolve_autoencoder
@@ -216,22 +218,30 @@ def _install_stop_signal(run: Run) -> None:
 
 
 def train_run(run: Run, resume: bool = False, verbose: bool = True) -> dict:
-    """Train the run's config to the end (or a stop); returns the final status."""
+    """Train the run's config to the end (or a stop); returns the final status. A resume whose
+    checkpoints are all damaged fails at once, naming them (``set_aside_damaged``)."""
     config = TrainConfig.from_dict(run.config())
+    if resume:
+        _failing(run, set_aside_damaged, run, verbose)
     run.set_status("queued", pid=os.getpid())
     _install_stop_signal(run)
     with training_slot(run) as got_slot:
         if not got_slot:
             return run.set_status("stopped", error="stopped while queued")
+        with global_policy_restored():
+            return _failing(run, _fit, run, config, resume, verbose)
+
+
+def _failing(run: Run, step, *args):
+    """``step(*args)``; an exception marks the run failed with it (the error says why), then goes on."""
+    try:
+        return step(*args)
+    except Exception as e:
         try:
-            with global_policy_restored():
-                return _fit(run, config, resume, verbose)
-        except Exception as e:
-            try:
-                run.set_status("failed", error=f"{type(e).__name__}: {e}")
-            except OSError:  # a full disk: once this process is gone, Run.state() says failed
-                pass
-            raise
+            run.set_status("failed", error=f"{type(e).__name__}: {e}")
+        except OSError:  # a full disk: once this process is gone, Run.state() says failed
+            pass
+        raise
 
 
 def _fit(run: Run, config: TrainConfig, resume: bool, verbose: bool) -> dict:
@@ -261,7 +271,7 @@ def _fit(run: Run, config: TrainConfig, resume: bool, verbose: bool) -> dict:
                             repeat=config.steps_per_epoch is not None)
     val_ds = make_validation_dataset(arrays, config)
     with strategy.scope():
-        resumed = resume_point(run, verbose) if resume else None
+        resumed = resume_point(run, config, verbose) if resume else None
         initial_epoch, model = resumed or (0, build_model(config, steps))
     run.truncate_metrics(initial_epoch)
     run.set_status("running", epoch=initial_epoch)
@@ -283,22 +293,62 @@ def _fit(run: Run, config: TrainConfig, resume: bool, verbose: bool) -> dict:
     return run.set_status("stopped" if stopped else "completed", finished=time.time(), test=test)
 
 
-def resume_point(run: Run, verbose: bool):
-    """(epoch, model with its optimizer state) from the newest checkpoint that loads, or None:
-    start afresh. A damaged one (a disk fault, a bad copy) is renamed ``*.damaged``, said in
-    the run's status, and the one before it used."""
+CHECKPOINT_FIX = ("train the run again (its settings are in config.json: `python -m dae_core train`), "
+                  "or delete the run")
+
+
+def set_aside_damaged(run: Run, verbose: bool) -> None:
+    """Rename ``*.damaged`` the checkpoints that are no ``.keras`` file of the run's own folder
+    (cut, emptied, binary, or a link out of it), without TensorFlow; ``DamagedModelFile`` when the
+    run had checkpoints and none is left to resume from (then that one line says it all)."""
+    found = [path for _, path in run.checkpoints()]
+    damaged = [path for path in found if path.is_symlink() or not zipfile.is_zipfile(path)]
+    for path in damaged:
+        problem = "a link out of the run folder" if path.is_symlink() else "no zip archive"
+        _set_aside(run, path, problem, verbose and len(damaged) < len(found))
+    if found and len(damaged) == len(found):
+        raise _none_left(found[0])
+
+
+def _none_left(newest) -> DamagedModelFile:
+    return DamagedModelFile(newest, "it and every checkpoint before it; each is kept as *.damaged",
+                            CHECKPOINT_FIX)
+
+
+def _set_aside(run: Run, path, problem: str, verbose: bool) -> None:
+    """Rename a damaged checkpoint ``*.damaged`` (kept for whoever looks into it), said in the
+    run's status note and, ``verbose``, in one line."""
+    note = (f"checkpoint {path.name} is damaged ({problem}); kept as {path.name}.damaged; "
+            "resuming from the checkpoint before it, if any.")
+    path.rename(path.with_name(path.name + ".damaged"))
+    run.set_status(run.state(), note=note)
+    if verbose:
+        print(note, flush=True)
+
+
+def resume_point(run: Run, config: TrainConfig, verbose: bool):
+    """(epoch, model with its optimizer state) from the newest checkpoint that loads and is a
+    model of the run's task, or None when the run has none: start afresh. A damaged one (a disk
+    fault, a bad copy) is set aside (``_set_aside``) and the one before it used;
+    ``DamagedModelFile`` when none is left."""
     import keras
 
-    for epoch, path in run.checkpoints():
+    from dae_core.models.builders import kind_problem
+
+    found = run.checkpoints()
+    for epoch, path in found:
+        last = path == found[-1][1]  # its failure is said once, by the error
         try:
-            return epoch, keras.models.load_model(path)
+            model = keras.models.load_model(path)
         except Exception as e:  # noqa: BLE001 - Keras raises many types for a damaged zip
-            note = (f"checkpoint {path.name} is damaged ({type(e).__name__}); kept as "
-                    f"{path.name}.damaged; resuming from the checkpoint before it, if any.")
-            path.rename(path.with_name(path.name + ".damaged"))
-            run.set_status(run.state(), note=note)
-            if verbose:
-                print(note, flush=True)
+            _set_aside(run, path, type(e).__name__, verbose and not last)
+            continue
+        problem = kind_problem(model, config.task)
+        if problem is None:
+            return epoch, model
+        _set_aside(run, path, problem, verbose and not last)
+    if found:
+        raise _none_left(found[0][1])
     return None
 
 

@@ -1,8 +1,11 @@
 """A fault injector: every file the lab reads, damaged every way (cut, empty, binary, wrong
-shape, wrong types, a symlink to a file outside), against the module that owns it. Each case
-asserts that the owner names the file (or skips or marks the item), that the sidebar's
-``catalog.all_models`` and ``python -m dae_core runs`` stay up, and that nothing is written
-outside the folder. Fast: no datasets, no TensorFlow."""
+shape, wrong types, a symlink to a file outside), against the module that owns it: the run's
+files, the manifest, a study's files, the classical parameters, and the binary kinds (checkpoints,
+model files, dataset IDX files). Each case asserts that the owner names the file (or skips or
+marks the item), that the sidebar's ``catalog.all_models`` and ``python -m dae_core runs`` stay
+up, that a command says it in one line (exit 2), and that nothing is written outside the folder.
+Then the confinement of ``--run-dir`` and a study member's encoder, and values refused where they
+enter. Fast: no datasets; two tiny Keras models."""
 
 from __future__ import annotations
 
@@ -48,24 +51,26 @@ KINDS = {
 DAMAGES = ("cut", "empty", "binary", "wrong_shape", "wrong_types", "symlink_outside")
 
 
-def damage(path: Path, kind: str, how: str, outside: Path) -> None:
+def damage(path: Path, kind: str, how: str, outside: Path, contents=None) -> None:
     """Write ``how``'s damage into ``path`` (a ``kind`` file); a symlink points at a file in
-    ``outside`` that holds the wrong shape."""
-    valid, shape, types = KINDS[kind]
+    ``outside`` that holds the wrong shape. ``contents``: (valid, wrong shape[, wrong types]),
+    text or bytes; default ``KINDS[kind]``."""
+    valid, shape, *types = contents or KINDS[kind]
     path.unlink(missing_ok=True)
+    write = path.write_bytes if isinstance(valid, bytes) else path.write_text
     if how == "cut":
-        path.write_text(valid[:len(valid) // 2] if kind not in ("results", "metrics") else valid[:7])
+        write(valid[:len(valid) // 2] if kind not in ("results", "metrics") else valid[:7])
     elif how == "empty":
-        path.write_text("")
+        write(valid[:0])
     elif how == "binary":
         path.write_bytes(BINARY)
     elif how == "wrong_shape":
-        path.write_text(shape)
+        write(shape)
     elif how == "wrong_types":
-        path.write_text(types)
+        write(types[0])
     else:
         target = outside / f"target-{kind}"
-        target.write_text(shape)
+        (target.write_bytes if isinstance(shape, bytes) else target.write_text)(shape)
         path.symlink_to(target)
 
 
@@ -297,3 +302,253 @@ def test_a_closed_pipe_is_no_full_disk(lab, monkeypatch, capsys):
     monkeypatch.setattr("builtins.print", closed)
     assert main(["runs"]) == 1
     assert "disk" not in capsys.readouterr().err
+
+
+# --- model files, checkpoints and dataset files: binary kinds (a tiny real model, IDX gzip) ---
+
+FILE_DAMAGES = ("cut", "empty", "binary", "wrong_shape", "symlink_outside")
+
+
+@pytest.fixture(scope="module")
+def keras_files(tmp_path_factory) -> dict:
+    """The bytes of a tiny classifier (a valid task2 model file) and of a tiny autoencoder (a model
+    of the wrong kind for a task2 run): real ``.keras`` files, saved compiled as checkpoints are."""
+    import keras
+
+    folder = tmp_path_factory.mktemp("keras")
+    inputs = keras.Input((28, 28, 1))
+    models = {"classifier": keras.Model(inputs, keras.layers.Dense(10, activation="softmax")(
+                  keras.layers.Flatten()(inputs))),
+              "autoencoder": keras.Model(inputs, keras.layers.Conv2D(1, 3, padding="same")(inputs))}
+    for name, model in models.items():
+        model.compile(optimizer="adam", loss="mse")
+        model.save(folder / f"{name}.keras")
+    return {name: (folder / f"{name}.keras").read_bytes() for name in models}
+
+
+def idx_gzip(array, magic: int) -> bytes:
+    import gzip
+    import struct
+
+    return gzip.compress(struct.pack(f">{1 + array.ndim}I", magic, *array.shape) + array.astype("uint8").tobytes())
+
+
+def dataset_folder(root: Path) -> Path:
+    """A small mnist folder of the four IDX gzip files (valid: read without complaint)."""
+    import numpy as np
+
+    from dae_core.data import datasets
+
+    folder = root / "mnist"
+    folder.mkdir(parents=True)
+    for part, n in (("train", 120), ("test", 20)):
+        (folder / datasets.IDX_FILES[f"{part}_images"]).write_bytes(
+            idx_gzip(np.zeros((n, 28, 28)), datasets.IMAGE_MAGIC))
+        (folder / datasets.IDX_FILES[f"{part}_labels"]).write_bytes(
+            idx_gzip(np.arange(n) % 10, datasets.LABEL_MAGIC))
+    return folder
+
+
+def one_line_naming(capsys, path: Path) -> str:
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err, err
+    assert str(path) in err or path.name in err, err
+    return err
+
+
+@pytest.mark.parametrize("how", FILE_DAMAGES)
+def test_a_damaged_checkpoint_is_named_and_resume_says_so_in_one_line(lab, how, keras_files, capsys):
+    from dae_core.training import train
+    from dae_core.training.config import TrainConfig
+
+    run, outside = lab["run"], lab["outside"]
+    run.set_status("stopped")
+    path = run.checkpoint_for(1)
+    damage(path, "checkpoint", how, outside, (keras_files["classifier"], keras_files["autoencoder"]))
+    before = snapshot(outside)
+    if how == "wrong_shape":  # a real .keras archive: Keras loads it, the task's check refuses it
+        with pytest.raises(DamagedFileError) as caught:
+            train.resume_point(run, TrainConfig.from_dict(run.config()), verbose=False)
+        names(caught.value, path)
+    else:  # found before TensorFlow, the data or the queue: the command says it at once
+        assert main(["resume", run.id]) == 2
+        assert "damaged" in one_line_naming(capsys, path)
+        assert str(path) in run.status()["error"]  # the page's run view says it too
+    assert (run.path / f"{path.name}.damaged").exists() and not run.can_resume()
+    stays_up(lab, capsys)
+    assert snapshot(outside) == before
+
+
+def test_resume_falls_back_past_a_checkpoint_of_another_kind(lab, keras_files):
+    from dae_core.training import train
+    from dae_core.training.config import TrainConfig
+
+    run = lab["run"]
+    run.checkpoint_for(1).write_bytes(keras_files["classifier"])
+    run.checkpoint_for(2).write_bytes(keras_files["autoencoder"])
+    epoch, model = train.resume_point(run, TrainConfig.from_dict(run.config()), verbose=False)
+    assert epoch == 1 and model.output_shape == (None, 10)
+    assert "checkpoint-0002.keras is damaged (a model whose output" in run.status()["note"]
+
+
+@pytest.mark.parametrize("how", FILE_DAMAGES)
+def test_a_damaged_shipped_model_file_is_named_by_evaluate(lab, how, keras_files, capsys):
+    from dae_core.models import builders
+
+    path, outside = lab["models"] / "task2-seed.keras", lab["outside"]
+    damage(path, "model", how, outside, (keras_files["classifier"], keras_files["autoencoder"]))
+    before = snapshot(outside)
+    if how == "symlink_outside":  # the manifest's entry leaves its folder: never loaded
+        assert catalog.shipped_models() == []
+    else:
+        with pytest.raises(DamagedFileError) as caught:
+            builders.load_model(path, "task2")
+        names(caught.value, path)
+    capsys.readouterr()
+    assert main(["evaluate", "task2-seed"]) == 2
+    one_line_naming(capsys, path)
+    stays_up(lab, capsys)
+    assert snapshot(outside) == before
+
+
+@pytest.mark.parametrize("how", FILE_DAMAGES)
+def test_a_damaged_run_model_file_is_named_by_evaluate(lab, how, keras_files, capsys):
+    run, outside = lab["run"], lab["outside"]
+    damage(run.model_path, "model", how, outside, (keras_files["classifier"], keras_files["autoencoder"]))
+    before = snapshot(outside)
+    catalog.clear_run_cache()
+    listed = [e.name for e in catalog.all_models()]
+    assert (run.id in listed) == (how != "symlink_outside")  # a link out of the run is no model of it
+    capsys.readouterr()
+    assert main(["evaluate", run.id]) == 2
+    one_line_naming(capsys, run.model_path)
+    stays_up(lab, capsys)
+    assert snapshot(outside) == before
+
+
+@pytest.mark.parametrize("how", FILE_DAMAGES)
+def test_a_damaged_dataset_file_names_itself(lab, how, capsys):
+    import numpy as np
+
+    from dae_core.data import datasets
+
+    folder, outside = dataset_folder(lab["tmp"] / "data"), lab["outside"]
+    path = folder / datasets.IDX_FILES["test_images"]
+    valid = path.read_bytes()
+    damage(path, "dataset", how, outside, (valid, idx_gzip(np.zeros((20, 32, 32)), datasets.IMAGE_MAGIC)))
+    before = snapshot(outside)
+    with pytest.raises(DamagedFileError) as caught:
+        datasets.read_idx_folder(folder)
+    names(caught.value, path)
+    assert isinstance(caught.value, datasets.DataError)  # load_test_set falls back on the bundled set
+    test = datasets.load_test_set("mnist", lab["tmp"] / "data")
+    assert len(test.x) == 10_000 and str(path) in test.source
+    capsys.readouterr()
+    assert main(["train", "task1", "--epochs", "1", "--data-dir", str(lab["tmp"] / "data")]) == 2  # MNIST
+    one_line_naming(capsys, path)
+    assert snapshot(outside) == before
+
+
+def test_labels_of_another_count_or_range_are_named(lab):
+    import numpy as np
+
+    from dae_core.data import datasets
+
+    folder = dataset_folder(lab["tmp"] / "data")
+    labels = folder / datasets.IDX_FILES["test_labels"]
+    for wrong in (np.arange(19) % 10, np.full(20, 200)):
+        labels.write_bytes(idx_gzip(wrong, datasets.LABEL_MAGIC))
+        with pytest.raises(DamagedFileError) as caught:
+            datasets.read_idx_folder(folder)
+        names(caught.value, labels)
+
+
+# --- confinement: a prepared run folder, a study member's encoder ---------------------------------
+
+def test_train_run_dir_trains_only_a_folder_of_the_runs_folder(lab, capsys):
+    outside, runs = lab["outside"], lab["runs"]
+    elsewhere = outside / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "config.json").write_text(json.dumps(CONFIG))
+    (runs / "20270101-000000-task2-seed").symlink_to(elsewhere)
+    before, tmp_before = snapshot(outside), sorted(p.name for p in lab["tmp"].iterdir())
+    for folder in (elsewhere, runs / "20270101-000000-task2-seed", lab["tmp"], runs / "none"):
+        assert main(["train", "--run-dir", str(folder)]) == 2
+        assert "no run folder of" in one_line_naming(capsys, folder)
+    assert snapshot(outside) == before and sorted(p.name for p in lab["tmp"].iterdir()) == tmp_before
+    # one of the runs folder's is taken (its damaged config is then named)
+    lab["run"].config_path.write_text("[]")
+    assert main(["train", "--run-dir", str(lab["run"].path), "--runs-dir", str(runs)]) == 2
+    one_line_naming(capsys, lab["run"].config_path)
+
+
+@pytest.mark.parametrize("source", ["outside", "/etc/passwd", "member:nobody", 5, "models", "member:a/seed=0"])
+def test_a_study_members_encoder_is_a_member_or_a_file_of_the_lab(lab, source):
+    from dae_core.studies import runner
+
+    allowed = source in ("models", "member:a/seed=0")
+    source = {"outside": str(lab["outside"] / "keep.txt"), "models": str(lab["models"] / "task2-seed.keras")
+              }.get(source, source)
+    member = {**STUDY["design"]["members"][0], "config": {**CONFIG, "task": "task3", "encoder_from": source}}
+    study_file = lab["study"] / "study.json"
+    study_file.write_text(json.dumps({**STUDY, "design": {**STUDY["design"], "members": [member]}}))
+    study = store.Study(lab["study"])
+    if allowed:
+        runner.check_encoder_from(study, study.design().members[0])
+        return
+    with pytest.raises(DamagedFileError) as caught:
+        runner.member_config(study, study.design().members[0])
+    names(caught.value, study_file)
+
+
+# --- values that enter the command line --------------------------------------------------------
+
+LONG = "a" * 300
+
+
+@pytest.mark.parametrize("argv", [
+    ["stop", LONG], ["resume", LONG], ["ship", LONG], ["evaluate", LONG], ["runs", "--archive", LONG],
+    ["train", "task2", "--runs-dir", f"/tmp/{LONG}"], ["train", "--run-dir", f"/tmp/{LONG}/x"],
+    ["compare", LONG], ["evaluate", "task2-seed", "--data-dir", LONG],
+])
+def test_a_name_too_long_is_said_so_where_it_enters(lab, argv, capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "too long" in err and "disk" not in err, err
+
+
+def test_a_name_too_long_from_the_file_system_is_no_full_disk(lab, monkeypatch, capsys):
+    """Whatever path reaches the file system too long is reported as such, never as a full disk."""
+    import errno
+
+    def too_long(*args, **kwargs):
+        raise OSError(errno.ENAMETOOLONG, "File name too long", f"/tmp/{LONG}")
+
+    monkeypatch.setattr("dae_core.cli.main.find_run", too_long)
+    assert main(["stop", "x"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "too long" in err and "disk" not in err and LONG not in err, err
+
+
+@pytest.mark.parametrize("arms", [["label-efficiency", "bogus"], ["pretraining", "scratch"], ["seeds", "scratch"],
+                                  ["label-efficiency", "scratch,bogus"]])
+def test_arms_are_checked_against_the_study_as_the_command_line_is_read(lab, arms, capsys, monkeypatch):
+    from dae_core.cli import main as cli
+
+    monkeypatch.setattr(cli, "import_tensorflow_quietly", None)  # refused before it would be called
+    with pytest.raises(SystemExit) as exited:
+        main(["study", arms[0], "--arms", arms[1]])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--arms" in err, err
+
+
+def test_compare_refuses_an_autoencoder_in_one_line(lab, capsys):
+    entries = [{"name": f"{task}-seed", "task": task, "preset": "seed", "file": f"{task}-seed.keras"}
+               for task in ("task1", "task2")]
+    (lab["models"] / "manifest.json").write_text(json.dumps({"models": entries}))
+    assert main(["compare", "task1-seed", "task2-seed"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "two classifiers" in err and "task1-seed is an autoencoder" in err, err
