@@ -89,10 +89,12 @@ PARAMS_FIX = ("restore it with `git checkout dae_core/analysis/classical_params.
 
 
 @functools.lru_cache(maxsize=4)
-def load_params(path: Path = PARAMS_FILE) -> dict:
-    """{kind: {level: {method: param}}}, checked; ``DamagedFileError`` naming the file when it
-    is cut, binary or of the wrong shape."""
-    params = read_json(Path(path), PARAMS_FIX)
+def load_params(path: Path | None = None) -> dict:
+    """{kind: {level: {method: param}}} of ``path`` (default ``PARAMS_FILE``, read when called, so a
+    test can point it at a damaged copy), checked; ``DamagedFileError`` naming the file when it is
+    cut, binary or of the wrong shape."""
+    path = Path(path or PARAMS_FILE)
+    params = read_json(path, PARAMS_FIX)
     params = params.get("params") if isinstance(params, dict) else None
     if not isinstance(params, dict) or not params:
         raise DamagedFileError(path, "no table of tuned parameters under \"params\"", PARAMS_FIX)

@@ -176,5 +176,6 @@ def test_damaged_model_file_says_what_to_do(use_models, models_copy):
     at = open_page()
     assert not at.exception
     assert len(at.error) == 1
-    assert at.error[0].value.startswith(f"model file {damaged} is unreadable (")
-    assert at.error[0].value.endswith("it may be half-written or corrupt: retrain it or restore it from git.")
+    assert at.error[0].value.startswith(f"{damaged} is damaged (")
+    assert "half-written or corrupt" in at.error[0].value
+    assert at.error[0].value.endswith("Fix: retrain it, or restore the shipped models with `git checkout models/`")
