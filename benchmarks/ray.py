@@ -2,6 +2,8 @@
 cluster of two workers, on loopback), for the tests' study of 8 tiny members.
 
     python -m benchmarks ray          (reads $DAE_DATA_DIR; needs pip install ray==2.60.0)
+    python -m benchmarks ray run      one run's seconds beyond its epochs, here and on Ray (ray_run.py)
+    python -m benchmarks ray channel  the channel a remote run's records travel by (ray_channel.py)
 """
 
 from __future__ import annotations
@@ -14,11 +16,16 @@ from itertools import pairwise
 
 from dae_core import settings
 from dae_core.studies import designs, runner
-from dae_core.studies.ray_executor import execute, start_local_cluster
+from dae_core.studies.ray_executor import execute
+from dae_core.training.ray_cluster import start_local_cluster
 from dae_core.studies.store import Study
 
 
 def main(argv=None) -> dict:
+    if argv and argv[0] in ("run", "channel"):
+        import importlib
+
+        return importlib.import_module(f"benchmarks.ray_{argv[0]}").main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m benchmarks ray", description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default=None)
     data_dir = parser.parse_args(argv).data_dir

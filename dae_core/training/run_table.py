@@ -42,6 +42,14 @@ def _model_name(path) -> str:
     return path.parent.name if path.name == "model.keras" else path.stem
 
 
+def trained_on(status: dict) -> str:
+    """Where the run trained: TensorFlow's device, and for a run on a Ray cluster its node and the
+    GPUs Ray gave it ("CPU (2 cores) on vm (10.0.0.5), Ray GPU 0": TensorFlow found none there)."""
+    device, node, gpus = (status.get(k) for k in ("device", "node", "ray_gpus"))
+    where = " on ".join(str(v) for v in (device, node) if v)
+    return f"{where}, Ray GPU {gpus}" if gpus else where
+
+
 def start_weights(config: dict) -> str:
     """Where the run's weights started: new, a model it continued, or the encoder it reused."""
     if config.get("init_from"):
@@ -77,6 +85,7 @@ class RunRow:
     started: float | None = None  # when its training started (its last resume), else created
     seconds: float | None = None  # from then to its end (or now, while it runs)
     test: str = ""  # the headline test figure with its unit
+    where: str = ""  # the device (and Ray node) it trained on
     meta: RunMeta = field(default_factory=RunMeta)
     problem: str | None = None  # a damaged config's or status's message
 
@@ -88,7 +97,7 @@ class RunRow:
                 "start weights": self.start, "seed": self.seed,
                 "started": time.strftime("%Y-%m-%d %H:%M", time.localtime(self.started)) if self.started else "",
                 "duration": format_duration(self.seconds) if self.seconds is not None else "",
-                "test": self.test, "tags": ", ".join(self.meta.tags), "note": self.meta.note}
+                "test": self.test, "trained on": self.where, "tags": ", ".join(self.meta.tags), "note": self.meta.note}
 
 
 def _noise(config: dict) -> str:
@@ -121,7 +130,7 @@ def row_of(run: Run) -> RunRow:
                   config.get("train_size") or TRAIN_SIZE, _noise(config), start_weights(config),
                   config.get("seed"), started, seconds,
                   headline_text(config["task"], status.get("test", {})) if state in ("completed", "stopped") else "",
-                  meta, problem)
+                  trained_on(status), meta, problem)
 
 
 # run folder -> (its Run.settled_stamp, the row) for ended runs; active runs are read afresh.

@@ -11,13 +11,14 @@ import ray
 from dae_core.settings import PROJECT_ROOT
 from dae_core.store.runs import Run, list_runs
 from dae_core.studies import designs, evidence, ray_executor, runner, store
+from dae_core.training import ray_cluster
 
 TINY = dict(seeds=2, budgets=(100, 300), arms=("scratch", "random-init"), epochs_scale=0.1, steps_per_epoch=5)
 
 
 @pytest.fixture(scope="module")
 def cluster():
-    ray_executor.start_local_cluster(num_cpus=2)  # ray.init(num_cpus=2, no dashboard, no logs), loopback
+    ray_cluster.start_local_cluster(num_cpus=2)  # ray.init(num_cpus=2, no dashboard, no logs), loopback
     yield ray
     ray.shutdown()
 
@@ -36,6 +37,9 @@ def test_a_tiny_study_on_ray_records_every_member_as_a_local_run(cluster, data_d
         assert run.config() == runner.member_config(study, by_key(study)[row["key"]]).to_dict()
         assert {"config.json", "status.json", "metrics.jsonl", "model.keras", "tensorboard"} <= names(run)
     assert len(unpacked) == 8 and not any("checkpoint-" in name for names_ in unpacked for name in names_)
+    # no GPU on this cluster: no member asked for one, and each says where it trained
+    assert {Run(tmp_path / r).status()["ray_gpus"] for r in table["run"]} == {""}
+    assert all(Run(tmp_path / r).status()["node"] for r in table["run"])
     assert not list(tmp_path.glob("*/checkpoint-*.keras"))
 
 
@@ -57,7 +61,8 @@ def test_without_ray_installed_the_error_says_how_to_install_it(tmp_path, monkey
 
 
 def test_ray_is_not_imported_without_ray():
-    check = ("import dae_core.studies, dae_core.studies.designs, dae_core.cli.main; import sys; "
+    check = ("import dae_core.studies, dae_core.studies.designs, dae_core.cli.main, dae_core.cli.remote, "
+             "dae_core.training.remote, dae_core.studies.ray_executor; import sys; "
              "assert 'ray' not in sys.modules")
     result = subprocess.run([sys.executable, "-c", check], cwd=PROJECT_ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-2000:]

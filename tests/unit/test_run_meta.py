@@ -182,11 +182,17 @@ def test_the_table_names_each_setting_and_the_headline_with_its_unit(tmp_path):
         "run": autoencoder.id, "task": "task1", "preset": "seed", "state": "completed", "epochs": "3/3",
         "batch": 1000, "learning rate": 0.001, "images": 1000, "noise": "salt_pepper 0.2",
         "start weights": "new", "seed": 7, "started": rows[autoencoder.id]["started"], "duration": "1:15",
-        "test": "PSNR 16.03 dB", "tags": "", "note": ""}
+        "test": "PSNR 16.03 dB", "trained on": "", "tags": "", "note": ""}
     assert (rows[classifier.id]["test"], rows[classifier.id]["noise"], rows[classifier.id]["images"]) == \
         ("accuracy 81.25 %", "", 48_000)
     assert rows[classifier.id]["start weights"] == f"encoder of {autoencoder.id}"
     assert (rows[classifier.id]["tags"], rows[classifier.id]["note"]) == ("a, b", "why")
+
+
+def test_trained_on_names_the_device_and_for_a_ray_run_its_node_and_gpus():
+    assert run_table.trained_on({}) == "" and run_table.trained_on({"device": "CPU (2 cores)"}) == "CPU (2 cores)"
+    assert run_table.trained_on({"device": "1 x GPU (NVIDIA H100)", "node": "gpu1 (10.0.0.5)", "ray_gpus": "0"}) \
+        == "1 x GPU (NVIDIA H100) on gpu1 (10.0.0.5), Ray GPU 0"
 
 
 def test_start_weights_say_where_the_weights_came_from():

@@ -1,0 +1,143 @@
+"""What a run or a study member needs of Ray, shared by ``training.remote`` (one run) and
+``studies.ray_executor`` (a study's members): joining a cluster, the GPU share a task asks for,
+a run folder packed into bytes and back (no shared filesystem is assumed), and the worker side of
+a task (its placement, its output, the signal handlers training takes over).
+
+Ray is imported inside these functions: nothing of it loads without ``--ray``.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import io
+import os
+import signal
+import socket
+import tarfile
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
+from pathlib import Path
+
+from dae_core.errors import JobError
+
+LOOPBACK_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"  # "0": Ray's servers listen on 127.0.0.1 only
+CHECKPOINTS = "checkpoint-*.keras"
+
+
+def connect(address: str | None):
+    """Join the cluster at ``address`` ("auto" or None: ``$RAY_ADDRESS``, else the one this machine
+    is part of; "host:port": that head node; "ray://host:10001": through Ray Client; "local": a
+    fresh one on loopback); returns the ray module when this call connected (so must disconnect),
+    None when this process was connected already."""
+    try:
+        import ray
+    except ImportError as e:
+        raise JobError("--ray needs Ray here and on the workers: pip install ray==2.60.0") from e
+    if ray.is_initialized():
+        return None
+    address = address or "auto"  # Ray reads $RAY_ADDRESS for "auto"
+    try:  # worker output goes to each run's log.txt, not to this terminal
+        start_local_cluster() if address == "local" else ray.init(address=address, log_to_driver=False)
+    except Exception as e:  # no cluster, a wrong port, a missing token: all mean "cannot reach it"
+        raise JobError(f"cannot reach the Ray cluster at {address!r} ({type(e).__name__}: {e}); start it "
+                       "with `ray start --head` (the same RAY_AUTH_MODE and token on every machine).") from e
+    return ray
+
+
+def start_local_cluster(num_cpus: int | None = None, num_gpus: int | None = None) -> None:
+    """A fresh cluster on this machine on loopback (``num_gpus`` may declare GPUs it lacks: the
+    tests' stand-in for a GPU node). Ray 2.60 binds to the network address unless its constant
+    (read at import by this process, and from the environment by the ones it starts) is off."""
+    import ray
+    from ray._private import ray_constants
+
+    saved = ray_constants.ENABLE_RAY_CLUSTER, os.environ.get(LOOPBACK_ENV)
+    ray_constants.ENABLE_RAY_CLUSTER, os.environ[LOOPBACK_ENV] = False, "0"
+    try:
+        ray.init(address="local", num_cpus=num_cpus, num_gpus=num_gpus, include_dashboard=False,
+                 log_to_driver=False)
+    finally:
+        ray_constants.ENABLE_RAY_CLUSTER = saved[0]
+        os.environ.pop(LOOPBACK_ENV) if saved[1] is None else os.environ.update({LOOPBACK_ENV: saved[1]})
+
+
+def gpu_share(requested: float | None) -> float:
+    """The GPUs one run asks Ray for: ``requested``, else one when the cluster has GPUs, else none.
+    A fraction (0.5) lets runs share a GPU: TensorFlow then grows its memory as it needs it."""
+    import ray
+
+    if requested is not None:
+        if requested < 0:
+            raise JobError(f"--gpus-per-run {requested:g}: a share of GPUs is 0 or more.")
+        return float(requested)
+    return 1.0 if ray.cluster_resources().get("GPU", 0) > 0 else 0.0
+
+
+def task_options(gpus: float) -> dict:
+    """Ray's resources for one training. A GPU task gets a fresh worker process (Ray's default
+    ``max_calls=1`` for GPU tasks): TensorFlow reads CUDA_VISIBLE_DEVICES, which Ray sets to the
+    GPUs it assigned, once per process."""
+    return {"num_cpus": 1, "num_gpus": gpus}
+
+
+def slots(gpus: float) -> int:
+    """How many trainings of ``gpus`` each the cluster runs at once: one per CPU, and no more
+    than its GPUs hold."""
+    import ray
+
+    resources = ray.cluster_resources()
+    cpus = int(resources.get("CPU", 1))
+    return min(cpus, int(resources.get("GPU", 0) / gpus + 1e-9)) if gpus else cpus
+
+
+def placement() -> dict:
+    """Where this task runs, for the run's status: the node (host name and IP) and the GPU ids
+    Ray assigned it ("" for none)."""
+    import ray
+
+    context = ray.get_runtime_context()
+    return {"node": f"{socket.gethostname()} ({ray.util.get_node_ip_address()})",
+            "ray_gpus": ",".join(map(str, context.get_accelerator_ids().get("GPU", [])))}
+
+
+@contextmanager
+def worker_scope(log_path: Path):
+    """Around a training in a Ray task: its output into the run's log, Keras's state fresh (CPU
+    workers are reused), and Ray's own SIGTERM and SIGINT handlers back afterwards (``train_run``
+    makes them stop requests for its run)."""
+    import keras
+
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+    keras.backend.clear_session()
+    try:
+        with open(log_path, "a") as log, redirect_stdout(log), redirect_stderr(log):
+            print(f"Ray task on {socket.gethostname()}, process {os.getpid()}", flush=True)
+            yield
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+
+
+def pack(folder: Path, skip: tuple[str, ...] = ()) -> bytes:
+    """The folder as a gzipped tar, without the files whose names match ``skip``."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        tar.add(folder, arcname=".", filter=lambda info: None if any(
+            fnmatch.fnmatch(Path(info.name).name, pattern) for pattern in skip) else info)
+    return buffer.getvalue()
+
+
+def unpack(packed: bytes, folder: Path) -> None:
+    """Unpack into ``folder``: nothing outside it, no links out of it (tarfile's data filter)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(fileobj=io.BytesIO(packed), mode="r:gz") as tar:
+        tar.extractall(folder, filter="data")
+
+
+def local_data_dir(config: dict) -> dict:
+    """``config`` with a worker's own data folder where the driver's is not on this machine
+    ($DAE_DATA_DIR; unset: Keras's download)."""
+    from dae_core import settings
+
+    if config.get("data_dir") and not Path(config["data_dir"]).is_dir():
+        return {**config, "data_dir": str(settings.data_dir()) if settings.data_dir() else None}
+    return config

@@ -1,0 +1,123 @@
+"""One run on a Ray cluster (a local one on loopback that declares a GPU it does not have): the run
+asks for its GPU share and gets it, TensorFlow falls back to the CPU, the run records its node and
+device, its records reach the run folder here while it trains, Stop ends it, and a killed worker is
+resumed from the last checkpoint that came back, each epoch recorded once."""
+
+import os
+import signal
+import socket
+import threading
+import time
+
+import pytest
+import ray
+
+from dae_core.cli import remote as remote_cli
+from dae_core.cli.values import LabParser
+from dae_core.store.runs import Run
+from dae_core.studies import designs, ray_executor, store
+from dae_core.training import ray_cluster, remote, run_table
+from dae_core.training.config import make_config
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    ray_cluster.start_local_cluster(num_cpus=2, num_gpus=1)
+    yield ray
+    ray.shutdown()
+
+
+def tiny_run(tmp_path, data_dir, epochs: int) -> Run:
+    config = make_config("task2", "seed", epochs=epochs, train_size=300, batch_size=50, data_dir=str(data_dir))
+    return Run.create(config.to_dict(), tmp_path)
+
+
+def in_background(run: Run, **options) -> tuple[threading.Thread, dict]:
+    """The driver in a thread, as ``python -m dae_core train --ray`` runs it in its own process."""
+    ended = {}
+    thread = threading.Thread(target=lambda: ended.update(status=remote.train_on_ray(run, verbose=False, **options)))
+    thread.start()
+    return thread, ended
+
+
+def wait_for(condition, thread: threading.Thread, timeout_s: float = 240.0):
+    deadline = time.time() + timeout_s
+    while time.time() < deadline and thread.is_alive():
+        found = condition()
+        if found:
+            return found
+        time.sleep(0.05)
+    raise AssertionError("the run ended (or timed out) before that happened")
+
+
+def epochs_recorded(run: Run) -> list[int]:
+    return [r["epoch"] for r in run.metrics("epoch")]
+
+
+def test_a_run_gets_its_gpu_share_trains_on_the_cpu_and_streams_its_records_live(cluster, data_dir, tmp_path):
+    assert ray_cluster.gpu_share(None) == 1.0 and ray_cluster.slots(1.0) == 1 and ray_cluster.slots(0.5) == 2
+    run = tiny_run(tmp_path, data_dir, epochs=3)
+    thread, ended = in_background(run)
+    wait_for(lambda: run.metrics("batch") or run.metrics("epoch"), thread)  # here, while it trains
+    assert thread.is_alive() and run.state() == "running"
+    assert ray.available_resources().get("GPU", 0) == 0  # its share is taken
+    thread.join()
+    status = ended["status"]
+    assert status["state"] == "completed" and run.state() == "completed"
+    assert (status["ray_gpus_asked"], status["ray_gpus"]) == (1.0, "0")  # asked for, and given
+    assert status["device"].startswith("CPU")  # TensorFlow found no GPU behind it
+    assert status["node"].startswith(socket.gethostname()) and status["pid"] == os.getpid()
+    assert status["worker_pid"] != os.getpid()
+    assert epochs_recorded(run) == [1, 2, 3] and status["test"]["accuracy"] > 0
+    assert {"model.keras", "checkpoint-0003.keras", "tensorboard", "log.txt"} <= {p.name for p in run.path.iterdir()}
+    assert "the Ray worker's log" in run.log_path.read_text()
+    [row] = run_table.run_rows(tmp_path)
+    assert row.where == f"{status['device']} on {status['node']}, Ray GPU 0"
+
+
+def test_stop_ends_the_remote_run_after_its_batch_and_keeps_the_model(cluster, data_dir, tmp_path):
+    run = tiny_run(tmp_path, data_dir, epochs=40)
+    thread, ended = in_background(run)
+    wait_for(lambda: run.metrics("epoch"), thread)
+    run.request_stop()  # what the Stop button and `python -m dae_core stop` do
+    thread.join(timeout=120)
+    assert ended["status"]["state"] == "stopped" and run.state() == "stopped"
+    assert ended["status"]["epoch"] < 40 and run.model_path.exists() and run.can_resume()
+
+
+def test_a_killed_worker_is_resumed_from_its_last_checkpoint_each_epoch_once(cluster, data_dir, tmp_path):
+    run = tiny_run(tmp_path, data_dir, epochs=8)
+    thread, ended = in_background(run, retries=1)
+    wait_for(lambda: (run.status().get("epoch") or 0) >= 2, thread)
+    killed = run.status()["worker_pid"]
+    os.kill(killed, signal.SIGKILL)  # a worker of the cluster this test started
+    thread.join(timeout=240)
+    status = ended["status"]
+    assert status["state"] == "completed" and status["worker_pid"] != killed
+    assert status["lost_workers"] == 1
+    assert epochs_recorded(run) == list(range(1, 9))
+
+
+def test_without_retries_a_lost_worker_leaves_a_failed_run_that_resumes_here(cluster, data_dir, tmp_path):
+    run = tiny_run(tmp_path, data_dir, epochs=6)
+    parser = LabParser(prog="train")
+    remote_cli.add_ray_arguments(parser)
+    args = parser.parse_args(["--ray", "auto", "--gpus-per-run", "0"])  # this process is connected
+    thread, ended = in_background(run, retries=0, gpus_per_run=args.gpus_per_run)
+    wait_for(lambda: (run.status().get("epoch") or 0) >= 1, thread)
+    os.kill(run.status()["worker_pid"], signal.SIGKILL)
+    thread.join(timeout=240)
+    assert ended["status"]["state"] == "failed" and "worker was lost" in ended["status"]["error"]
+    assert run.can_resume()
+    status = remote_cli.train_run(args, run, resume=True)
+    assert status["state"] == "completed" and (status["ray_gpus_asked"], status["ray_gpus"]) == (0.0, "")
+    assert epochs_recorded(run) == list(range(1, 7))
+
+
+def test_a_study_member_asks_for_a_gpu_share_too(cluster, data_dir, tmp_path):
+    first = designs.label_efficiency(data_dir=str(data_dir), seeds=1, budgets=(100,), arms=("scratch",),
+                                     epochs_scale=0.1, steps_per_epoch=5).members[0]
+    study = store.Study.open(store.Design("one", "?", (first,)), runs_dir=tmp_path)
+    assert ray_executor.run_on_ray(study, None, verbose=False) == []
+    status = study.run_of(first.key).status()
+    assert status["ray_gpus"] == "0" and status["device"].startswith("CPU")
