@@ -70,8 +70,9 @@ def data_folder() -> str | None:
     typed = st.text_input("Data folder", key="train_data_dir",
                           placeholder=f"Empty: {lab_settings.DATA_DIR_ENV}, then Keras's cache, then a download",
                           help="A folder holding mnist/ and fashion-mnist/ (their four IDX .gz files, or "
-                               "mnist.npz and fashion-mnist.npz). Empty: Keras's cache "
-                               f"({lab_settings.keras_datasets_dir()}), else the run downloads the data.").strip()
+                               f"mnist.npz and fashion-mnist.npz). Empty: {lab_settings.DATA_DIR_ENV} if set, "
+                               f"then Keras's cache ({lab_settings.keras_datasets_dir()}), then a download when "
+                               "the run starts.").strip()
     return str(Path(typed).expanduser().absolute()) if typed else None
 
 
