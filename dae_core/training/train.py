@@ -219,10 +219,10 @@ def _install_stop_signal(run: Run) -> None:
 
 def train_run(run: Run, resume: bool = False, verbose: bool = True) -> dict:
     """Train the run's config to the end (or a stop); returns the final status. A resume whose
-    checkpoints are all damaged fails at once, naming them (``set_aside_damaged``)."""
+    checkpoints are all damaged fails at once, naming them (``check_resumable``)."""
     config = TrainConfig.from_dict(run.config())
     if resume:
-        _failing(run, set_aside_damaged, run, verbose)
+        _failing(run, check_resumable, run)
     run.set_status("queued", pid=os.getpid())
     _install_stop_signal(run)
     with training_slot(run) as got_slot:
@@ -297,17 +297,23 @@ CHECKPOINT_FIX = ("train the run again (its settings are in config.json: `python
                   "or delete the run")
 
 
-def set_aside_damaged(run: Run, verbose: bool) -> None:
-    """Rename ``*.damaged`` the checkpoints that are no ``.keras`` file of the run's own folder
-    (cut, emptied, binary, or a link out of it), without TensorFlow; ``DamagedModelFile`` when the
-    run had checkpoints and none is left to resume from (then that one line says it all)."""
+def check_resumable(run: Run) -> None:
+    """``DamagedModelFile``, before TensorFlow, the data or the queue, when the run has checkpoints
+    and every one is no ``.keras`` file of its own folder (``_file_problem``); they are set aside
+    (``_set_aside``) first. Otherwise ``resume_point`` sets aside the damaged ones as it goes."""
     found = [path for _, path in run.checkpoints()]
-    damaged = [path for path in found if path.is_symlink() or not zipfile.is_zipfile(path)]
-    for path in damaged:
-        problem = "a link out of the run folder" if path.is_symlink() else "no zip archive"
-        _set_aside(run, path, problem, verbose and len(damaged) < len(found))
-    if found and len(damaged) == len(found):
+    problems = {path: _file_problem(path) for path in found}
+    if found and all(problems.values()):
+        for path, problem in problems.items():
+            _set_aside(run, path, problem, verbose=False)  # the error says it, in one line
         raise _none_left(found[0])
+
+
+def _file_problem(path) -> str | None:
+    """What makes ``path`` no checkpoint to load, seen without TensorFlow (None: nothing)."""
+    if path.is_symlink():
+        return "a link out of the run folder"
+    return None if zipfile.is_zipfile(path) else "no zip archive"
 
 
 def _none_left(newest) -> DamagedModelFile:
@@ -337,16 +343,16 @@ def resume_point(run: Run, config: TrainConfig, verbose: bool):
 
     found = run.checkpoints()
     for epoch, path in found:
-        last = path == found[-1][1]  # its failure is said once, by the error
-        try:
-            model = keras.models.load_model(path)
-        except Exception as e:  # noqa: BLE001 - Keras raises many types for a damaged zip
-            _set_aside(run, path, type(e).__name__, verbose and not last)
-            continue
-        problem = kind_problem(model, config.task)
+        problem = _file_problem(path)
+        if problem is None:
+            try:
+                model = keras.models.load_model(path)
+                problem = kind_problem(model, config.task)
+            except Exception as e:  # noqa: BLE001 - Keras raises many types for a damaged zip
+                problem = type(e).__name__
         if problem is None:
             return epoch, model
-        _set_aside(run, path, problem, verbose and not last)
+        _set_aside(run, path, problem, verbose and path != found[-1][1])  # the last one: the error says it
     if found:
         raise _none_left(found[0][1])
     return None
