@@ -61,6 +61,23 @@ def show_results(name: str, table: pd.DataFrame, key: str) -> None:
             st.markdown("\n".join(f"- {note}" for note in notes))
     with st.expander(f"Every member ({len(table)} rows)"):
         widgets.show_table(table, key, "studies")
+    if name == "seeds" and key.endswith("_shipped"):
+        _show_precision_check(table)
+
+
+PRECISION_STUDY = "seeds-bfloat16"  # the seeds study rerun in mixed bfloat16 (--precision, issue 24)
+
+
+def _show_precision_check(float32: pd.DataFrame) -> None:
+    """The seeds study in mixed bfloat16 against the shipped float32 one, arm by arm, when shipped."""
+    bfloat16, about = shipped(PRECISION_STUDY)
+    if bfloat16 is None:
+        return
+    st.markdown("##### The same study in mixed bfloat16")
+    rows = evidence.against(bfloat16, float32)
+    st.markdown("\n".join(f"- {s}" for s in evidence.against_sentences(rows, "bfloat16", "float32")))
+    st.caption(f"Made by `{about.get('command', '?')}` ({about.get('seconds', 0) / 60:.0f} min, "
+               f"{about.get('finished', '?')}): each seed's bfloat16 run paired with its float32 run.")
 
 
 def _figure(name: str, table: pd.DataFrame, axis: str | None, key: str) -> list[str]:

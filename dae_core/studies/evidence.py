@@ -238,6 +238,23 @@ def against(table, reference, value: str = "accuracy"):
                                        "reference_high", "within", "difference", "low", "high", "p_value"])
 
 
+def against_sentences(rows, label: str, reference_label: str, value: str = "accuracy") -> list[str]:
+    """``against``'s rows in words, one per arm: both means, the paired difference with its
+    interval, and whether the mean lies inside the reference's interval over seeds."""
+    from dae_core.studies.designs import arm_title
+
+    scale, unit = (100, "points") if value == "accuracy" else (1, "dB")
+    sentences = []
+    for row in rows.itertuples():
+        inside = "inside" if row.within else "outside"
+        sentences.append(
+            f"{arm_title(row.arm)}: {row.mean:.4f} in {label} against {row.reference_mean:.4f} in "
+            f"{reference_label} over {row.n} seeds, a difference of {scale * row.difference:+.2f} {unit} "
+            f"(95% CI {scale * row.low:+.2f} to {scale * row.high:+.2f}), {inside} {reference_label}'s "
+            f"interval ({row.reference_low:.4f} to {row.reference_high:.4f}).")
+    return sentences
+
+
 def variants_headline(table, value: str = "accuracy") -> str:
     """The variants ranked by their mean test accuracy, with how many seeds stand behind them."""
     from dae_core.studies.designs import arm_title

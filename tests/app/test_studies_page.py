@@ -246,3 +246,17 @@ def test_a_seeds_study_of_two_presets_gets_a_figure_per_preset(folders):
     ci = [stats.mean_interval([base + 0.002 * seed for seed in range(3)]) for base in (0.92, 0.95)]
     assert [t.value.iloc[0, 2] for t in at.dataframe if "seeds" in t.value.columns] == [
         f"{100 * c.mean:.1f} ± {100 * c.half_width:.1f}" for c in ci] == ["92.2 ± 0.5", "95.2 ± 0.5"]
+
+
+def test_the_seeds_study_in_bfloat16_is_set_against_the_float32_one_arm_by_arm(folders):
+    float32 = pd.read_csv(SHIPPED / "seeds" / "results.csv")
+    bfloat16 = float32.assign(accuracy=float32.accuracy + 0.001)
+    for name, table in (("seeds", float32), (study_view.PRECISION_STUDY, bfloat16)):
+        (folders / "studies" / name).mkdir(parents=True)
+        table.to_csv(folders / "studies" / name / "results.csv", index=False)
+    at = open_page("seeds")
+    check = next(m.value for m in at.markdown if m.value.startswith("- Task 2 CNN: "))
+    task2 = float32[float32.arm == "task2"].accuracy
+    assert f"{task2.mean() + 0.001:.4f} in bfloat16 against {task2.mean():.4f} in float32 over 3 seeds" in check
+    assert "a difference of +0.10 points (95% CI +0.10 to +0.10), inside float32's interval" in check
+    assert "##### The same study in mixed bfloat16" in [m.value for m in at.markdown]
