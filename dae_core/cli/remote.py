@@ -16,10 +16,10 @@ from dae_core.training.preflight import check_config
 
 def add_ray_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("on a Ray cluster")
-    group.add_argument("--ray", metavar="ADDRESS", help="train on this Ray cluster, the run kept here: "
+    group.add_argument("--ray", metavar="ADDRESS", help="train on this Ray cluster, the runs kept here: "
                        "'auto' ($RAY_ADDRESS, else the cluster this machine joined), host:port of its head, "
                        "or ray://host:10001")
-    group.add_argument("--gpus-per-run", type=_share, metavar="N", help="with --ray: GPUs the run asks "
+    group.add_argument("--gpus-per-run", type=_share, metavar="N", help="with --ray: GPUs each run asks "
                        "for (0.5: two runs share one); default 1 where the cluster has GPUs, else 0")
 
 
