@@ -197,7 +197,8 @@ def _find(name: str, data_dir, download: bool, parts) -> tuple[str, tuple | None
     try:
         return "Keras download", download_with_keras(name, parts), tried
     except Exception as e:  # noqa: BLE001 - any download failure means: no source
-        tried.append(f"Keras download ({type(e).__name__}: {str(e)[:120]})")
+        first_line = next(iter(str(e).splitlines()), "")  # whole: a cut reason reads as a typo
+        tried.append(f"Keras download ({type(e).__name__}: {first_line})")
     return "", None, tried
 
 

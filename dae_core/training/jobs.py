@@ -170,7 +170,8 @@ def _message(run: Run, p: RunProgress) -> str:
         return " · ".join(parts)
     if p.state == "failed":
         resumable = " It can be resumed from its last epoch." if p.resumable else ""
-        return (f"Failed: {p.error or 'the training process ended unexpectedly'}. "
+        error = (p.error or "the training process ended unexpectedly").rstrip(".")  # one period, not two
+        return (f"Failed: {error}. "
                 f"See {run.log_path}.{resumable}")
     if p.state == "stopped":
         return f"Stopped after epoch {p.epoch}/{p.epochs}; the model learned so far is kept."

@@ -110,8 +110,6 @@ def test_a_value_past_its_limit_never_trains(page, offline_app, tmp_path):
     assert page.get_by_test_id("stException").count() == 0
 
 
-@pytest.mark.xfail(strict=True, reason="dae_core/data/datasets.py cuts the download's error at 120 characters "
-                   "(_find: str(e)[:120]), and jobs._message adds a period after an error that ends with one")
 def test_the_failed_runs_message_is_never_cut(failed_run):
     message = jobs.progress(failed_run).message  # what the Train page shows
     assert "Connection refused" in message and ".." not in message, message
