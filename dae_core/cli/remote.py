@@ -43,7 +43,13 @@ def train_run(args, run: Run, resume: bool = False) -> dict:
 
 
 def train_config(args, config: TrainConfig, runs_dir=None) -> Run:
-    """A new run of ``config`` (its model files checked first), trained where ``args`` say."""
-    run = Run.create(check_config(config).to_dict(), runs_dir)
+    """A new run of ``config`` trained where ``args`` say; its model files and the cluster checked
+    first, so a run that cannot start leaves no folder behind."""
+    config = check_config(config)
+    if getattr(args, "ray", None):
+        from dae_core.training import ray_cluster
+
+        ray_cluster.connect(args.ray)
+    run = Run.create(config.to_dict(), runs_dir)
     train_run(args, run)
     return run

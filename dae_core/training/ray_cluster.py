@@ -36,11 +36,20 @@ def connect(address: str | None):
         return None
     address = address or "auto"  # Ray reads $RAY_ADDRESS for "auto"
     try:  # worker output goes to each run's log.txt, not to this terminal
+        _answers(address)
         start_local_cluster() if address == "local" else ray.init(address=address, log_to_driver=False)
     except Exception as e:  # no cluster, a wrong port, a missing token: all mean "cannot reach it"
         raise JobError(f"cannot reach the Ray cluster at {address!r} ({type(e).__name__}: {e}); start it "
                        "with `ray start --head` (the same RAY_AUTH_MODE and token on every machine).") from e
     return ray
+
+
+def _answers(address: str, timeout_s: float = 5.0) -> None:
+    """Raise ``OSError`` unless host:port accepts a connection: Ray itself retries a wrong address
+    for minutes, and the run would wait as queued all that time."""
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if host and port.isdigit():
+        socket.create_connection((host, int(port)), timeout=timeout_s).close()
 
 
 def start_local_cluster(num_cpus: int | None = None, num_gpus: int | None = None) -> None:

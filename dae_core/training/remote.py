@@ -26,6 +26,7 @@ import time
 import traceback
 from pathlib import Path
 
+from dae_core.errors import JobError
 from dae_core.store.runs import ACTIVE_STATES, Run
 from dae_core.training import ray_cluster
 from dae_core.training.config import TrainConfig
@@ -201,7 +202,11 @@ def train_on_ray(run: Run, address: str | None = None, *, resume: bool = False,
     """Train (or resume) ``run`` on the Ray cluster at ``address`` (see ``ray_cluster.connect``),
     following it here until it ends; returns its final status. A worker lost on the way is resumed
     from the last checkpoint here, up to ``retries`` times."""
-    connected = ray_cluster.connect(address)
+    try:
+        connected = ray_cluster.connect(address)
+    except JobError as e:  # said on the run's page too (a run started there has its folder already)
+        run.set_status("failed", error=str(e))
+        raise
     try:
         return _drive(run, address, resume, gpus_per_run, retries, verbose)
     finally:
