@@ -7,6 +7,7 @@ is a flag (``--arch-value bn_momentum=0.9``), never a patched global.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 
 
@@ -38,12 +39,34 @@ class Arch:
     mlp_units: tuple[int, ...] = (512, 128)
 
     def __post_init__(self):
+        for f in dataclasses.fields(self):  # values typed on the command line or read from a config
+            problem = _type_problem(getattr(self, f.name), f.default)
+            if problem:
+                raise ValueError(f"arch value {f.name} must be {problem}, got {getattr(self, f.name)!r}")
+        if not 0.0 <= self.bn_momentum < 1.0:
+            raise ValueError(f"bn_momentum must be in [0, 1), got {self.bn_momentum}")
         if len(self.encoder_filters) != 3 or min(self.encoder_filters) < 1:
             raise ValueError(f"encoder_filters must be 3 positive ints, got {self.encoder_filters}")
         if not (0.0 <= self.dropout < 1.0 and 0.0 <= self.transfer_dropout < 1.0):
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}, {self.transfer_dropout}")
         if not self.mlp_units or min(self.mlp_units) < 1:
             raise ValueError(f"mlp_units must be positive ints, got {self.mlp_units}")
+
+
+def _type_problem(value, default) -> str | None:
+    """What ``value`` must be to stand where the field's ``default`` stands; None when it is."""
+    def count(v) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool) and v >= 1
+    if isinstance(default, bool):
+        return None if isinstance(value, bool) else "true or false"
+    if isinstance(default, int):
+        return None if count(value) else "a whole number of at least 1"
+    if isinstance(default, float):
+        number = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        return None if number else "a number"
+    if isinstance(default, tuple):
+        return None if isinstance(value, tuple) and all(map(count, value)) else "a list of whole numbers of at least 1"
+    return None
 
 
 ARCHS = {
