@@ -22,6 +22,7 @@ from dae_core.store.files import NAME_MAX, long_name
 from dae_core.store.runs import Run, delete_run, find_run, parse_tags, prepared_run
 from dae_core.tasks import TASKS, task_spec
 from dae_core.training.config import PRECISIONS, PRESETS, SCHEDULES, cap_train_size, make_config
+from dae_core.training import preflight
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
@@ -91,6 +92,7 @@ def cmd_train(args) -> int:
     config, note = cap_train_size(config, datasets.TRAIN_SIZE)
     if note:
         print(note)
+    preflight.data_source(config)  # no data and no download: one line now, not a failed run later
     run = train_config(config, args.runs_dir)
     _print_status(run)
     if args.ship:
