@@ -64,9 +64,9 @@ def test_unknown_model_is_a_clear_error(tiny_models, monkeypatch, capsys):
 
 def test_missing_data_exits_with_a_message(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
-    code = main(["train", "task2", "--data-dir", str(tmp_path / "none"), "--runs-dir", str(tmp_path)])
-    assert code == 2 and "full data not found" in capsys.readouterr().err
-    assert json.loads(next(tmp_path.glob("*/status.json")).read_text())["state"] == "failed"
+    code = main(["train", "task2", "--data-dir", str(tmp_path / "none"), "--runs-dir", str(tmp_path / "runs")])
+    assert code == 2 and f"The data folder {tmp_path / 'none'} does not exist" in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists()  # refused before a run was made
 
 
 def test_run_references_outside_the_runs_folder_are_refused_and_nothing_is_written(tmp_path, capsys):
