@@ -283,6 +283,9 @@ def cmd_data(args) -> int:
     """Where each dataset loads from; with --download, fetch what is missing through Keras."""
     from dae_core.data import datasets
 
+    if args.data_dir and not Path(args.data_dir).expanduser().is_dir():
+        raise ValueError(f"the data folder {args.data_dir} does not exist: name a folder holding mnist/ and "
+                         "fashion-mnist/ (the four IDX .gz files each)")
     for name in datasets.DATASETS:
         if args.download:
             datasets.load_dataset(name, args.data_dir, download=True)  # DataError: what was tried, the fix

@@ -14,3 +14,8 @@ def test_train_without_data_refuses_before_a_run_folder_exists(tmp_path, monkeyp
     assert code == 2 and not runs.exists()
     assert error.startswith("error: Fashion-MNIST is not on this machine, and it cannot be downloaded now")
     assert "pass --data-dir FOLDER or set DAE_DATA_DIR=FOLDER" in error and "\n" not in error
+
+
+def test_data_names_a_data_folder_that_does_not_exist(tmp_path, capsys):
+    assert main(["data", "--data-dir", str(tmp_path / "none")]) == 2
+    assert f"the data folder {tmp_path / 'none'} does not exist" in capsys.readouterr().err
