@@ -10,6 +10,7 @@ page evaluates a model once per test session (its caches are keyed by file and t
 
 import json
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,50 @@ from dae_core.models import catalog
 
 SHIPPED = settings.PROJECT_ROOT / "models"
 PRESET = "seed"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def components_scanned_once():
+    """Each new AppTest scans the metadata of every installed package for Streamlit components
+    (~0.2 s of CPU, about a fifth of a short page test); the installed packages do not change
+    during a test session, so the scan runs once and its result is handed to every AppTest."""
+    from streamlit.components.v2 import manifest_scanner
+
+    found = manifest_scanner.scan_component_manifests()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(manifest_scanner, "scan_component_manifests", lambda max_workers=None: list(found))
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def runs_awaited_without_polling():
+    """AppTest waits for each script run by polling every millisecond (``require_widgets_deltas``):
+    the waiting thread took the interpreter from the script's thread hundreds of times a second,
+    an eighth of the page tests' CPU. Here it sleeps until the run's end is signalled, with the
+    same timeout and the same error."""
+    from streamlit.runtime.scriptrunner import ScriptRunnerEvent
+    from streamlit.testing.v1 import local_script_runner
+
+    def wait_for_the_end(runner, timeout: float = 3) -> None:
+        ended = threading.Event()
+
+        def on_event(sender, event, **kwargs):
+            if event == ScriptRunnerEvent.SHUTDOWN:
+                ended.set()
+
+        runner.on_event.connect(on_event, weak=False)
+        try:
+            if runner.script_stopped() or ended.wait(timeout):
+                return
+        finally:
+            runner.on_event.disconnect(on_event)
+        runner.request_stop()
+        runner.join()
+        raise RuntimeError(f"AppTest script run timed out after {timeout}(s)")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(local_script_runner, "require_widgets_deltas", wait_for_the_end)
+        yield
 
 
 @pytest.fixture(scope="session")
