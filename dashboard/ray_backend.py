@@ -16,7 +16,6 @@ import streamlit as st
 from dae_core.store.runs import Run
 from dae_core.training import jobs
 from dae_core.training.config import TrainConfig
-from dae_core.training.preflight import check_config
 
 HERE = "this machine"
 CLUSTER = "a Ray cluster"
@@ -56,24 +55,14 @@ def choose(prefix: str) -> Backend:
 
 def start(config: TrainConfig, backend: Backend, runs_dir=None) -> Run:
     """Create a run for ``config`` and start its training process where ``backend`` says."""
-    if backend.address is None:
-        return jobs.start_training(config, runs_dir)
-    run = Run.create(check_config(config).to_dict(), runs_dir)
-    jobs._launch(run, ["train", "--run-dir", str(run.path.absolute()), "--runs-dir",
-                       str(run.path.parent.absolute()), *backend.cli_args()])
-    return run
+    return jobs.start_training(config, runs_dir, backend.cli_args())
 
 
 def resume(run: Run, backend: Backend | None = None) -> Run:
     """Continue a run from its last epoch: on the cluster it trained on (or ``backend``'s), else here."""
     address = (backend.address if backend else None) or run.status().get("ray")
-    if address is None or not run.can_resume():
-        return jobs.resume(run)  # here; or its JobError says why it cannot be resumed
-    run.clear_stop()
-    run.set_status("queued", pid=None)
-    jobs._launch(run, ["resume", run.id, "--runs-dir", str(run.path.parent.absolute()),
-                       *Backend(address, backend.gpus_per_run if backend else None).cli_args()])
-    return run
+    gpus = backend.gpus_per_run if backend else None
+    return jobs.resume(run, Backend(address, gpus).cli_args() if address else ())
 
 
 def where(run: Run) -> str | None:

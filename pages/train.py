@@ -15,7 +15,7 @@ from dae_core.store import runs
 from dae_core.tasks import TASK_SPECS, TASKS, task_spec, task_title
 from dae_core.training import jobs, preflight, run_table
 from dae_core.training.config import PRECISIONS, PRESETS, TrainConfig, make_config
-from dashboard import runtime
+from dashboard import ray_backend, runtime
 from dashboard.widgets import guarded, pick_model, show_error, show_table
 
 runtime.run_through_app()
@@ -98,12 +98,14 @@ def show_run(path: str, polling: bool) -> None:
     status = run.status()
     if status.get("precision"):
         st.caption(f"Precision: {status['precision']} ({status.get('precision_why', 'recorded')}).")
+    if ray_backend.where(run):
+        st.caption(f"Trains {ray_backend.where(run)}; its records, Stop and Resume go through this machine.")
     if progress.active:
         st.button("Stop", key="train_stop", on_click=jobs.stop, args=(run,),
                   help="Ends after the current batch; the model learned so far is kept.")
     elif progress.resumable and st.button("Resume from the last epoch", key="train_resume"):
         with guarded():
-            jobs.resume(run)
+            ray_backend.resume(run)  # where it trained: this machine or its Ray cluster
             st.rerun()  # the whole page, not this fragment alone: it follows the resumed run live
     if progress.state == "failed":
         put_away(run)
@@ -221,15 +223,17 @@ def start_and_follow(config: TrainConfig | None) -> None:
     """The start button, and the run this session started or the one in progress, live."""
     active = jobs.active_run()
     if active is not None and active.path != runs.Run(st.session_state.get("train_run", "/")).path:
-        st.info(f"Training `{active.id}` is in progress on this machine: "
-                "a new one waits in the queue until it ends.")
+        remote = ray_backend.where(active)
+        st.info(f"Training `{active.id}` is in progress {remote}: a new one starts beside it." if remote else
+                f"Training `{active.id}` is in progress on this machine: a new one waits in the queue until it ends.")
     if st.session_state.get("train_told"):
         st.info(st.session_state.pop("train_told"))
     # Handled here, not in on_click: a callback would get the settings of the previous script run.
     # A click can come with a field's new value that makes the settings unusable (config None).
+    backend = ray_backend.choose("train")
     if st.button("Start training", key="train_start", type="primary", disabled=config is None) and config:
         try:
-            st.session_state.train_run = str(jobs.start_training(config).path)
+            st.session_state.train_run = str(ray_backend.start(config, backend).path)
         except jobs.JobError as e:  # its message names the fix; the settings stay for another try
             show_error(e)
         except OSError as e:  # a read-only or full runs folder: said, not a traceback

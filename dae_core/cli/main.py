@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from dae_core import settings
-from dae_core.cli import study
+from dae_core.cli import remote, study
 from dae_core.cli.console import ProgressLine, import_tensorflow_quietly
 from dae_core.cli.values import LabParser, path_text, positive_int
 from dae_core.data import datasets
@@ -83,17 +83,16 @@ def _overrides(args) -> dict:
 
 
 def cmd_train(args) -> int:
-    from dae_core.training.train import train_config, train_run
-
     if args.run_dir:  # a run prepared by the dashboard (jobs.start_training), in the runs folder
-        status = train_run(prepared_run(args.run_dir, args.runs_dir), verbose=True)
+        status = remote.train_run(args, prepared_run(args.run_dir, args.runs_dir))
         return 0 if status["state"] in ("completed", "stopped") else 1
     config = make_config(args.task, args.preset, **_overrides(args))
     config, note = cap_train_size(config, datasets.TRAIN_SIZE)
     if note:
         print(note)
-    preflight.data_source(config)  # no data and no download: one line now, not a failed run later
-    run = train_config(config, args.runs_dir)
+    if not args.ray:  # on a cluster, the workers read their own data
+        preflight.data_source(config)  # no data and no download: one line now, not a failed run later
+    run = remote.train_config(args, config, args.runs_dir)
     _print_status(run)
     if args.ship:
         catalog.ship_run(run, catalog.invocation())
@@ -103,13 +102,12 @@ def cmd_train(args) -> int:
 
 def cmd_resume(args) -> int:
     from dae_core.errors import JobError
-    from dae_core.training.train import train_run
 
     run = find_run(args.run, args.runs_dir)
     if run.is_active() and run.status().get("pid") != os.getpid():
         raise JobError(f"run {run.id} is {run.state()} already: stop it first, or wait for it.")
     run.clear_stop()
-    train_run(run, resume=True)
+    remote.train_run(args, run, resume=True)
     _print_status(run)
     return 0
 
@@ -307,8 +305,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "folder's: jobs.start_training prepares it)")
     p.add_argument("--ship", action="store_true", help="copy the model into models/ when done")
     _add_train_overrides(p)
+    remote.add_ray_arguments(p)
     p = sub.add_parser("resume", help="continue a stopped or killed run from its last epoch")
     p.add_argument("run", type=path_text)
+    remote.add_ray_arguments(p)
     p = sub.add_parser("stop", help="ask a running training to stop after its current batch")
     p.add_argument("run", type=path_text)
     p = sub.add_parser("runs", help="list runs (--tag to filter), archive or delete one")

@@ -10,6 +10,7 @@ from dae_core.data import datasets
 from dae_core.models import catalog
 from dae_core.store.runs import Run
 from dae_core.studies import evidence, store
+from dae_core.cli import remote
 from dae_core.cli.console import ProgressLine
 from dae_core.cli.values import int_list, name_list, plain_name, positive_float, positive_int
 from dae_core.tasks import TASKS
@@ -33,7 +34,7 @@ def add_parser(sub) -> None:
     p.add_argument("--precision", choices=PRECISIONS, help="every member's precision (default: each "
                    "member's own, auto)")
     p.add_argument("--id", type=plain_name, help="the study's folder name (default: its name)")
-    p.add_argument("--ray", metavar="ADDRESS", help="run the members on a Ray cluster ('auto' or host:port)")
+    remote.add_ray_arguments(p)  # --ray ADDRESS: the members train there; --gpus-per-run
     p.add_argument("--against", type=plain_name, metavar="STUDY", help="set each arm against the same arm "
                    "of another study, paired by seed (a shipped study's name or a study id)")
     p.add_argument("--results-only", action="store_true", help="summarise without training")
@@ -105,7 +106,7 @@ def _training_study(args):
     if args.ray:
         from dae_core.studies import ray_executor
 
-        left = ray_executor.run_on_ray(study, args.ray)
+        left = ray_executor.run_on_ray(study, args.ray, gpus_per_run=args.gpus_per_run)
     else:
         left = [] if args.results_only else runner.run_locally(study)
     if left:

@@ -60,23 +60,26 @@ def _reap() -> None:
             del _PROCS[pid]
 
 
-def start_training(config: TrainConfig, runs_dir: str | Path | None = None) -> Run:
-    """Create a run for ``config`` and train it in a separate process; returns at once."""
+def start_training(config: TrainConfig, runs_dir: str | Path | None = None, extra_args=()) -> Run:
+    """Create a run for ``config`` and train it in a separate process; returns at once.
+    ``extra_args``: more options of ``train`` (e.g. ``--ray ADDRESS``: where it trains)."""
     config = check_config(config)
     run = Run.create(config.to_dict(), runs_dir)
-    _launch(run, ["train", "--run-dir", str(run.path.absolute()), "--runs-dir", str(run.path.parent.absolute())])
+    _launch(run, ["train", "--run-dir", str(run.path.absolute()), "--runs-dir", str(run.path.parent.absolute()),
+                  *extra_args])
     return run
 
 
-def resume(run: Run) -> Run:
-    """Continue a killed, failed or stopped run from its last finished epoch, in a new process."""
+def resume(run: Run, extra_args=()) -> Run:
+    """Continue a killed, failed or stopped run from its last finished epoch, in a new process
+    (``extra_args``: more options of ``resume``, as for ``start_training``)."""
     if not run.can_resume():
         raise JobError(f"run {run.id} is {run.state()}"
                        + ("" if run.checkpoint_path.exists() else " and has no epoch checkpoint")
                        + ": only a stopped or failed run with a finished epoch can be resumed.")
     run.clear_stop()
     run.set_status("queued", pid=None)
-    _launch(run, ["resume", run.id, "--runs-dir", str(run.path.parent.absolute())])
+    _launch(run, ["resume", run.id, "--runs-dir", str(run.path.parent.absolute()), *extra_args])
     return run
 
 
