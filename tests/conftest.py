@@ -1,7 +1,8 @@
 """Shared fixtures: the real datasets folder and small, really trained models.
 
 A test that needs the datasets (directly or through ``tiny_models``) is marked ``data`` here,
-so ``pytest -m "not data and not browser"`` is a quick loop that needs neither. The page tests
+so ``pytest -m "not data and not browser and not slow"`` is a quick loop that needs neither (``slow``
+marks the few others that take many seconds of CPU, see README). The page tests
 (tests/app) use the shipped models and the bundled test sets instead (tests/app/conftest.py):
 only those that really train need the datasets.
 """

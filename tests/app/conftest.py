@@ -8,6 +8,7 @@ against four seconds for the seed ones. The copy keeps its path for the whole se
 page evaluates a model once per test session (its caches are keyed by file and time).
 """
 
+import functools
 import json
 import shutil
 import threading
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from dae_core import settings
+from dae_core.data import datasets
 from dae_core.models import catalog
 
 SHIPPED = settings.PROJECT_ROOT / "models"
@@ -64,6 +66,30 @@ def runs_awaited_without_polling():
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(local_script_runner, "require_widgets_deltas", wait_for_the_end)
         yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def kept_results(tmp_path_factory):
+    """One folder of kept results ($DAE_CACHE_DIR) for the session's page tests, never the user's.
+    A model's test predictions are kept under a hash of its file's contents, so the copies of the
+    shipped models that tests put in runs or folders of their own are predicted once per session,
+    as on a server that has seen them. A test about the kept files sets a folder of its own."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(settings.CACHE_DIR_ENV, str(tmp_path_factory.mktemp("cache")))
+        yield
+
+
+@pytest.fixture(scope="session")
+def test_set():
+    """``test_set(name)``: ``datasets.load_test_set(name)``, read once per session (each read
+    unpacks and converts 10,000 images) and read-only, so no test changes another's."""
+    @functools.cache
+    def load(name: str) -> datasets.TestSet:
+        found = datasets.load_test_set(name)
+        for array in (found.x, found.y):
+            array.setflags(write=False)
+        return found
+    return load
 
 
 @pytest.fixture(scope="session")

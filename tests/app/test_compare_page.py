@@ -223,12 +223,12 @@ def probabilities(y: np.ndarray, right: int) -> np.ndarray:
 
 
 @pytest.fixture
-def mirrored_pair(shipped_models, use_models, tmp_path, monkeypatch):
+def mirrored_pair(shipped_models, use_models, tmp_path, monkeypatch, test_set):
     """Two classifiers listed as mirror-averaging, label-smoothed, augmented ones, whose test
     predictions are already kept on disk; running a model fails the test."""
     folder = tmp_path / "mirrored"
     folder.mkdir()
-    test = datasets.load_test_set("fashion-mnist")
+    test = test_set("fashion-mnist")
     key = predictions.test_set_key(test.x, test.y)
     monkeypatch.setenv(settings.CACHE_DIR_ENV, str(tmp_path / "cache"))
     entries = []

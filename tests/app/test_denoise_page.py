@@ -55,7 +55,7 @@ def test_page_opens_on_the_canvas_with_gallery_and_chart(models_dir):
     assert all(url.startswith("data:image/") for image in at.image for url in image.value)
 
 
-def test_metrics_equal_dae_core_for_the_same_model_and_input(models_dir):
+def test_metrics_equal_dae_core_for_the_same_model_and_input(models_dir, test_set):
     at = open_page()
     at.radio(key="denoise_source").set_value("MNIST test digit").run()
     at.slider(key="denoise_level_gaussian").set_value(0.3)
@@ -64,7 +64,7 @@ def test_metrics_equal_dae_core_for_the_same_model_and_input(models_dir):
     assert not at.exception
     assert {"MNIST form", "Noisy", "Denoised"} <= set(captions(at))
 
-    x_test = datasets.load_test_set("mnist").x
+    x_test = test_set("mnist").x
     clean = x_test[3:4]
     noisy = add_noise(clean, NoiseConfig("gaussian", 0.3), np.random.default_rng(7))
     denoised = metrics.predict(load_model(models_dir / "task1-seed.keras"), noisy)
@@ -91,14 +91,14 @@ def test_psnr_and_ssim_say_what_they_measure_and_what_a_good_value_is(models_dir
     assert all(" dB" not in m.value for m in at.metric)  # the unit is in the label: values stay short
 
 
-def test_a_test_digit_gets_a_psnr_figure_from_every_classical_method(models_dir):
+def test_a_test_digit_gets_a_psnr_figure_from_every_classical_method(models_dir, test_set):
     at = open_page()
     at.radio(key="denoise_source").set_value("MNIST test digit").run()
     at.number_input(key="denoise_digit_index").set_value(5)
     at.number_input(key="denoise_seed").set_value(3).run()
     assert not at.exception
 
-    clean = datasets.load_test_set("mnist").x[5:6]
+    clean = test_set("mnist").x[5:6]
     noisy = add_noise(clean, NoiseConfig("gaussian", 0.5), np.random.default_rng(3))
     shown = {c.split(": ")[0]: c.split(": ")[1] for c in captions(at) if c.endswith(" dB")}
     results = classical.run_all(noisy, "gaussian", 0.5)

@@ -65,7 +65,7 @@ def photo_png() -> bytes:
     return buffer.getvalue()
 
 
-def test_both_classifiers_side_by_side_for_a_test_image(models_dir):
+def test_both_classifiers_side_by_side_for_a_test_image(models_dir, test_set):
     at = open_page()
     assert not at.exception
     assert [at.selectbox(key=f"garment_model_{t}").value for t in TASKS] == \
@@ -73,18 +73,18 @@ def test_both_classifiers_side_by_side_for_a_test_image(models_dir):
     at.radio(key="garment_source").set_value("Fashion-MNIST test image").run()
     at.number_input(key="garment_index").set_value(5).run()
     assert not at.exception
-    x_test = datasets.load_test_set("fashion-mnist").x
+    x_test = test_set("fashion-mnist").x
     assert_shows(at, models_dir, x_test[5, ..., 0])
     assert "Fashion-MNIST form" in at.image[0].captions
 
 
-def test_random_button_picks_a_test_image(models_dir):
+def test_random_button_picks_a_test_image(models_dir, test_set):
     at = open_page()
     at.radio(key="garment_source").set_value("Fashion-MNIST test image").run()
     at.button(key="garment_random").click().run()
     assert not at.exception
     index = at.number_input(key="garment_index").value
-    test = datasets.load_test_set("fashion-mnist")
+    test = test_set("fashion-mnist")
     assert f"Test image {index}: {datasets.FASHION_CLASSES[test.y[index]]}" in [c.value for c in at.caption]
     assert_shows(at, models_dir, test.x[index, ..., 0])
 
@@ -105,7 +105,7 @@ def test_bad_upload_gets_one_message_and_the_page_goes_on(models_dir):
     assert not at.exception and len(top3_tables(at)) == 2
 
 
-def test_a_missing_classifier_says_what_to_do_and_the_other_still_works(use_models, models_copy):
+def test_a_missing_classifier_says_what_to_do_and_the_other_still_works(use_models, models_copy, test_set):
     only_task2 = use_models(models_copy("task2"))
     manifest = [m for m in catalog.read_manifest(only_task2) if m["task"] == "task2"]
     (only_task2 / "manifest.json").write_text(json.dumps({"models": manifest}))
@@ -114,11 +114,11 @@ def test_a_missing_classifier_says_what_to_do_and_the_other_still_works(use_mode
     assert not at.exception
     assert at.warning[0].value == catalog.missing_model_hint("task3")
     [table] = top3_tables(at)  # Task 2's
-    expected = expected_top3(only_task2 / "task2-seed.keras", datasets.load_test_set("fashion-mnist").x[0, ..., 0])
+    expected = expected_top3(only_task2 / "task2-seed.keras", test_set("fashion-mnist").x[0, ..., 0])
     assert list(table["class"]) == list(expected["class"])
 
 
-def test_a_finished_run_can_be_picked(models_dir, tmp_path):
+def test_a_finished_run_can_be_picked(models_dir, tmp_path, test_set):
     """A run folder as the run store writes it, its model the shipped improved Task 2 one."""
     run = Run.create(make_config("task2", "improved").to_dict(), tmp_path / "runs")
     shutil.copy2(settings.PROJECT_ROOT / "models" / "task2-improved.keras", run.model_path)
@@ -130,7 +130,7 @@ def test_a_finished_run_can_be_picked(models_dir, tmp_path):
     at.radio(key="garment_source").set_value("Fashion-MNIST test image").run()
     at.number_input(key="garment_index").set_value(12).run()
     assert not at.exception
-    image = datasets.load_test_set("fashion-mnist").x[12, ..., 0]
+    image = test_set("fashion-mnist").x[12, ..., 0]
     assert_shows(at, models_dir, image, (run.model_path, models_dir / "task3-seed.keras"))
     shipped = expected_top3(models_dir / "task2-seed.keras", image)["probability"]
     assert list(top3_tables(at)[0]["probability"]) != pytest.approx(list(shipped), abs=1e-5)  # another model

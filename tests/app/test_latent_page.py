@@ -11,7 +11,6 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dae_core.analysis import latent
-from dae_core.data import datasets
 from dae_core.models import catalog
 from dae_core.models.builders import load_model
 
@@ -32,8 +31,8 @@ def chart(at: AppTest, key: str) -> dict:
 
 
 @pytest.fixture(scope="module")
-def mnist():
-    return datasets.load_test_set("mnist")
+def mnist(test_set):
+    return test_set("mnist")
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +92,7 @@ def test_changing_the_digits_changes_the_strips(models_dir, mnist):
                      "(above), the pixels cross-faded (below)"]
 
 
-def test_the_probe_runs_on_demand_and_shows_chart_and_table(models_dir, mnist, codes, monkeypatch):
+def test_the_probe_runs_on_demand_and_shows_chart_and_table(models_dir, mnist, codes, monkeypatch, test_set):
     # The two smallest probes: the page's four fit on up to 3,000 codes, ten seconds on two cores.
     monkeypatch.setattr(latent, "linear_probe", functools.partial(latent.linear_probe, sizes=SIZES))
     at = open_page()
@@ -106,7 +105,7 @@ def test_the_probe_runs_on_demand_and_shows_chart_and_table(models_dir, mnist, c
     assert list(table["n_train"]) == [*SIZES] * 2
     assert list(table["codes - pixels"]) == pytest.approx(list(table["codes"] - table["pixels"]))
     # the smallest probes, fitted again here: the same 100 images, scored on the same 2,000
-    fashion = datasets.load_test_set("fashion-mnist")
+    fashion = test_set("fashion-mnist")
     mnist_row, fashion_row = (table[(table.dataset == name) & (table.n_train == 100)].iloc[0]
                               for name in ("MNIST", "Fashion-MNIST"))
     assert mnist_row["codes"] == latent.probe_curve(codes, mnist.y, sizes=(100,))[0][1]

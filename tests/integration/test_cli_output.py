@@ -6,12 +6,15 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from dae_core.settings import PROJECT_ROOT
 
 TENSORFLOW_LOG = re.compile(r"^[IWEF]\d{4} |absl::InitializeLog|cuInit|cuda drivers|oneDNN|cpu_feature_guard",
                             re.MULTILINE)
 
 
+@pytest.mark.slow  # a process of its own, as a shell starts it: TensorFlow's import alone is 6 s of CPU
 def test_evaluate_prints_no_tensorflow_log_line_and_shows_its_progress(tmp_path):
     env = {**os.environ, "DAE_RUNS_DIR": str(tmp_path / "runs"), "DAE_CACHE_DIR": str(tmp_path / "cache")}
     env.pop("DAE_DATA_DIR", None)  # the bundled test set: no datasets needed
