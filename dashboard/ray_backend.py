@@ -3,7 +3,8 @@ process, which stays on this machine and keeps the run folder here: ``dae_core.t
 
 ``choose`` draws the "Run on" choice; ``start`` and ``resume`` launch the training process as
 ``jobs`` does, with the cluster's options when one is chosen. A run that trained on a cluster
-resumes there (its status names the address). Nothing of Ray is imported here.
+resumes there (its status names the address) unless this machine is asked for. Nothing of Ray is
+imported here.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from dae_core.store.runs import Run
-from dae_core.training import jobs
+from dae_core.training import jobs, ray_cluster, run_table
 from dae_core.training.config import TrainConfig
 
 HERE = "this machine"
@@ -59,13 +60,22 @@ def start(config: TrainConfig, backend: Backend, runs_dir=None) -> Run:
 
 
 def resume(run: Run, backend: Backend | None = None) -> Run:
-    """Continue a run from its last epoch: on the cluster it trained on (or ``backend``'s), else here."""
-    address = (backend.address if backend else None) or run.status().get("ray")
-    gpus = backend.gpus_per_run if backend else None
-    return jobs.resume(run, Backend(address, gpus).cli_args() if address else ())
+    """Continue a run from its last epoch where ``backend`` says; None: where it trained (the
+    cluster its status names, with the GPU share it asked for, else this machine). Resumed here,
+    a former Ray run's status no longer names the cluster, node or worker."""
+    if backend is None:
+        status = run.status()
+        backend = Backend(status.get("ray"), status.get("ray_gpus_asked") if status.get("ray") else None)
+    if backend.address is None and run.can_resume():  # else jobs.resume says why not
+        ray_cluster.forget(run)
+    return jobs.resume(run, backend.cli_args())
 
 
 def where(run: Run) -> str | None:
-    """"on the Ray cluster at ADDRESS" for a run that trains (or trained) there; else None."""
-    address = run.status().get("ray")
-    return f"on the Ray cluster at {address}" if address else None
+    """"on the Ray cluster at ADDRESS" for a run that trains (or trained) there, with the node, its
+    device and the GPUs Ray gave it once its worker said (``run_table.trained_on``); else None."""
+    status = run.status()
+    if not status.get("ray"):
+        return None
+    place = run_table.trained_on(status)
+    return f"on the Ray cluster at {status['ray']}" + (f" ({place})" if place else "")

@@ -69,6 +69,15 @@ def go() -> None:
         st.switch_page(COMPARE_PAGE)
 
 
+def where(row: RunRow) -> None:
+    """Where one run trained: the device, and for a Ray run its node, GPUs and cluster."""
+    cluster = runs.find_run(row.id).status().get("ray")
+    verb = "trains" if row.state in runs.ACTIVE_STATES else "trained"
+    cluster = f" (the Ray cluster at {cluster})" if cluster else ""
+    st.caption(f"`{row.id}` {verb} on {row.where}{cluster}." if row.where else
+               f"`{row.id}`: where it {verb}{cluster} is not recorded.")
+
+
 def _save_meta(run_id: str) -> None:
     try:
         tags = runs.parse_tags(st.session_state[f"runs_tags_{run_id}"])

@@ -64,6 +64,7 @@ def selection(shown: list[run_table.RunRow]) -> None:
     runs_view.overlay(picked)
     runs_view.compare_button(picked)
     if len(picked) == 1:
+        runs_view.where(picked[0])
         runs_view.edit_meta(picked[0])
     runs_view.manage(picked)
 

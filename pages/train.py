@@ -98,15 +98,22 @@ def show_run(path: str, polling: bool) -> None:
     status = run.status()
     if status.get("precision"):
         st.caption(f"Precision: {status['precision']} ({status.get('precision_why', 'recorded')}).")
-    if ray_backend.where(run):
-        st.caption(f"Trains {ray_backend.where(run)}; its records, Stop and Resume go through this machine.")
+    remote = ray_backend.where(run)
+    if remote:
+        st.caption(f"{'Trains' if progress.active else 'Trained'} {remote}; its records, Stop and Resume "
+                   "go through this machine.")
     if progress.active:
         st.button("Stop", key="train_stop", on_click=jobs.stop, args=(run,),
                   help="Ends after the current batch; the model learned so far is kept.")
-    elif progress.resumable and st.button("Resume from the last epoch", key="train_resume"):
-        with guarded():
-            ray_backend.resume(run)  # where it trained: this machine or its Ray cluster
-            st.rerun()  # the whole page, not this fragment alone: it follows the resumed run live
+    elif progress.resumable:
+        again = st.button("Resume from the last epoch", key="train_resume",
+                          help="Where it trained: " + ("its Ray cluster" if remote else "this machine"))
+        here = bool(remote) and st.button("Resume on this machine", key="train_resume_here",
+                                          help="When its cluster is gone or busy: the rest of its epochs here")
+        if again or here:
+            with guarded():
+                ray_backend.resume(run, ray_backend.Backend() if here else None)
+                st.rerun()  # the whole page, not this fragment alone: it follows the resumed run live
     if progress.state == "failed":
         put_away(run)
     epochs, batches = run.metrics("epoch"), run.metrics("batch")

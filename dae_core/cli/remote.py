@@ -33,8 +33,9 @@ def _share(text: str) -> float:
 def train_run(args, run: Run, resume: bool = False) -> dict:
     """Train (or resume) ``run`` where ``args`` say, printing as it goes; its final status."""
     if not getattr(args, "ray", None):
-        from dae_core.training import train
+        from dae_core.training import ray_cluster, train
 
+        ray_cluster.forget(run)  # a former Ray run resumed here: "trained on" is this machine now
         return train.train_run(run, resume=resume, verbose=True)
     from dae_core.training import remote
 

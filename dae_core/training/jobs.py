@@ -160,6 +160,14 @@ def progress(run: Run) -> RunProgress:
 
 def _message(run: Run, p: RunProgress) -> str:
     if p.state == "queued":
+        status = run.status()
+        if status.get("ray"):  # its driver waits for no lock here: the cluster gives it room, or not yet
+            if status.get("node"):
+                return f"Starting on {status['node']}: loading TensorFlow and the data..."
+            gpus = status.get("ray_gpus_asked") or 0
+            room = "a CPU" + (f" and {gpus:g} GPU{'s' * (gpus > 1)}" if gpus else "")
+            return (f"Queued: waiting for the Ray cluster at {status['ray']} to give it {room}. "
+                    "It starts by itself when the cluster has room (or stop it).")
         if p.queue_position:
             return (f"Queued: one training at a time on this machine, {p.queue_position} ahead of it. "
                     "It starts by itself when they end (or stop them).")

@@ -21,6 +21,10 @@ from dae_core.errors import JobError
 
 LOOPBACK_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"  # "0": Ray's servers listen on 127.0.0.1 only
 CHECKPOINTS = "checkpoint-*.keras"
+# What a run's status says of the cluster it trains on (besides ``device``): a run that then
+# trains on this machine drops them (``cli.remote.train_run``, ``dashboard.ray_backend.resume``).
+STATUS_FIELDS = ("ray", "node", "ray_gpus", "ray_gpus_asked", "worker_pid", "lost_workers")
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 
 
 def connect(address: str | None):
@@ -37,6 +41,7 @@ def connect(address: str | None):
     address = address or "auto"  # Ray reads $RAY_ADDRESS for "auto"
     try:  # worker output goes to each run's log.txt, not to this terminal
         _answers(address)
+        _keep_to_loopback(address)
         start_local_cluster() if address == "local" else ray.init(address=address, log_to_driver=False)
     except Exception as e:  # no cluster, a wrong port, a missing token: all mean "cannot reach it"
         raise JobError(f"cannot reach the Ray cluster at {address!r} ({type(e).__name__}: {e}); start it "
@@ -50,6 +55,17 @@ def _answers(address: str, timeout_s: float = 5.0) -> None:
     host, _, port = address.removeprefix("ray://").rpartition(":")
     if host and port.isdigit():
         socket.create_connection((host, int(port)), timeout=timeout_s).close()
+
+
+def _keep_to_loopback(address: str) -> None:
+    """A head on a loopback address (``ray start --head --node-ip-address 127.0.0.1``, the tests'
+    clusters) is joined only by a process that keeps to loopback itself: Ray 2.60 would take this
+    machine's network address for its own and wait for a node there forever."""
+    from ray._private import ray_constants
+
+    host = address.removeprefix("ray://").rpartition(":")[0]
+    if host in LOOPBACK_HOSTS:
+        ray_constants.ENABLE_RAY_CLUSTER = False
 
 
 def start_local_cluster(num_cpus: int | None = None, num_gpus: int | None = None) -> None:
@@ -67,6 +83,15 @@ def start_local_cluster(num_cpus: int | None = None, num_gpus: int | None = None
     finally:
         ray_constants.ENABLE_RAY_CLUSTER = saved[0]
         os.environ.pop(LOOPBACK_ENV) if saved[1] is None else os.environ.update({LOOPBACK_ENV: saved[1]})
+
+
+def forget(run) -> None:
+    """``run`` trains on this machine from now on (a former Ray run resumed here): its status no
+    longer names a cluster, node, GPUs, worker or the worker's device (``train`` records this
+    machine's as it starts)."""
+    status = run.status()
+    if status.get("state") and any(key in status for key in STATUS_FIELDS):
+        run.set_status(status["state"], **dict.fromkeys((*STATUS_FIELDS, "device")))
 
 
 def gpu_share(requested: float | None) -> float:

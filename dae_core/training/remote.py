@@ -20,6 +20,7 @@ the run then reads ``failed`` here and resumes as a local run does, from its las
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import tempfile
 import time
@@ -32,12 +33,15 @@ from dae_core.training import ray_cluster
 from dae_core.training.config import TrainConfig
 from dae_core.training.preflight import check_config, resolve_autoencoder
 
+# Where the last worker trained (a former attempt's, or a lost one's): unknown until the next one says.
+WORKER_UNKNOWN = dict.fromkeys(("node", "ray_gpus", "worker_pid", "device"))
 POLL_S = 0.1  # how often the driver takes what the worker sent (records are 0.5 s apart at most)
 STOP_POLL_S = 0.25  # how often the worker asks whether a stop was requested (a ~1 ms round trip)
 # What a resume sends to the worker, and what the end brings back: never the records the driver
 # already has, nor its own log, nor a half-written file.
 RESUME_SKIP = ("metrics.jsonl", "log.txt", "model.keras", "meta.json", "STOP", "*.damaged", ".*")
-RESULT_SKIP = (ray_cluster.CHECKPOINTS, "metrics.jsonl", "status.json", "config.json", "STOP", ".*")
+RESULT_SKIP = (ray_cluster.CHECKPOINTS, "metrics.jsonl", "status.json", "config.json", "STOP", "*.damaged", ".*")
+DAMAGED = ".damaged"  # a checkpoint set aside (train._set_aside)
 MODEL_KEYS = ("encoder_from", "init_from")  # config fields naming a model file the run starts from
 
 
@@ -72,6 +76,7 @@ class RelayedRun(Run):
     def __init__(self, path: Path, relay):
         super().__init__(path)
         self.relay, self.shipped_epoch, self.asked, self.stop = relay, 0, 0.0, False
+        self.set_aside: set[str] = set()
 
     def append_metric(self, record: dict) -> None:
         super().append_metric(record)
@@ -79,6 +84,12 @@ class RelayedRun(Run):
 
     def set_status(self, state: str, **fields) -> dict:
         status = super().set_status(state, **fields)
+        # A damaged checkpoint set aside here (train._set_aside renames it, then says so in the
+        # status): the driver's copy is set aside too, before the note naming it arrives.
+        for damaged in sorted(self.path.glob(ray_cluster.CHECKPOINTS + DAMAGED)):
+            if damaged.name not in self.set_aside:
+                self.set_aside.add(damaged.name)
+                self.relay.push.remote(("set_aside", damaged.name.removesuffix(DAMAGED)))
         epoch = fields.get("epoch") or 0
         if epoch > self.shipped_epoch and self.checkpoint_for(epoch).exists():
             # before the status naming the epoch, as here: its checkpoint is there when it is named
@@ -174,6 +185,13 @@ class Landing:
     def _truncate(self, epoch: int) -> None:
         self.run.truncate_metrics(epoch)
 
+    def _set_aside(self, name: str) -> None:
+        """The worker found checkpoint ``name`` damaged and set its copy aside: so is this one,
+        under the same name (``*.damaged``), and a resume here never meets it again."""
+        path = self.run.path / name
+        if fnmatch.fnmatch(name, ray_cluster.CHECKPOINTS) and path.name == name and path.is_file():
+            os.replace(path, path.with_name(name + DAMAGED))
+
     def land(self, packed: bytes) -> dict:
         """The task's result in place (its log after this process's), then its ending status."""
         with tempfile.TemporaryDirectory(dir=self.run.path, prefix=".landing-") as tmp:
@@ -222,7 +240,7 @@ def _drive(run: Run, address, resume: bool, gpus_per_run, retries: int, verbose:
     # No retry by Ray: it would start the run again from its first epoch; this resumes it instead.
     task = ray.remote(**ray_cluster.task_options(gpus), max_retries=0)(_train_remote)
     models = {key: ray.put(path.read_bytes()) for key, path in _start_models(config).items()}
-    run.set_status("queued", pid=os.getpid(), ray=address or "auto", ray_gpus_asked=gpus)
+    run.set_status("queued", pid=os.getpid(), ray=address or "auto", ray_gpus_asked=gpus, **WORKER_UNKNOWN)
     for attempt in range(retries + 1):
         shipped = ray_cluster.pack(run.path, skip=RESUME_SKIP) if resume else None
         relay = _new_relay()
@@ -240,7 +258,7 @@ def _drive(run: Run, address, resume: bool, gpus_per_run, retries: int, verbose:
                 return run.set_status("failed", error=lost)
             latest = run.latest_checkpoint()
             note = f"{lost}; resumed from epoch {latest[0]}" if latest else f"{lost}; started again"
-            run.set_status("queued", note=note, lost_workers=attempt + 1)  # the note goes when it runs
+            run.set_status("queued", note=note, lost_workers=attempt + 1, **WORKER_UNKNOWN)  # the note goes when it runs
             _say(verbose, note)
             resume = True
         finally:

@@ -75,3 +75,23 @@ def test_an_address_where_no_cluster_answers_is_said_at_once(tmp_path):
     done = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and f"cannot reach the Ray cluster at '127.0.0.1:{port}'" in done.stderr
     assert "ray start --head" in done.stderr and not list_runs(tmp_path)  # no run left behind
+
+
+def test_a_former_ray_run_resumed_here_no_longer_names_the_cluster(tmp_path, monkeypatch):
+    from dae_core.cli import remote as remote_cli
+    from dae_core.cli.values import LabParser
+    from dae_core.store.runs import Run
+    from dae_core.training import train
+
+    run = Run.create(make_config("task2", "seed", epochs=3, train_size=300).to_dict(), tmp_path)
+    run.set_status("failed", epoch=1, epochs=3, device="GPU: NVIDIA H100", node="gpu-1 (10.0.0.7)", ray="head:6379",
+                   ray_gpus="0", ray_gpus_asked=1.0, worker_pid=7, lost_workers=1, error="the Ray worker was lost")
+    seen = []
+    monkeypatch.setattr(train, "train_run", lambda run, resume, verbose: seen.append(resume) or run.status())
+    parser = LabParser(prog="resume")
+    remote_cli.add_ray_arguments(parser)
+    status = remote_cli.train_run(parser.parse_args([]), run, resume=True)  # `resume RUN`, no --ray
+    assert seen == [True] and run_table.trained_on(status) == ""  # until the training records this machine's
+    assert {k: status.get(k) for k in ("state", "epoch", "error")} == {"state": "failed", "epoch": 1,
+                                                                      "error": "the Ray worker was lost"}
+    assert not {*ray_cluster.STATUS_FIELDS, "device"} & set(status)

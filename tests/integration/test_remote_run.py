@@ -121,3 +121,14 @@ def test_a_study_member_asks_for_a_gpu_share_too(cluster, data_dir, tmp_path):
     assert ray_executor.run_on_ray(study, None, verbose=False) == []
     status = study.run_of(first.key).status()
     assert status["ray_gpus"] == "0" and status["device"].startswith("CPU")
+
+
+def test_a_damaged_checkpoint_the_worker_sets_aside_is_set_aside_here_too(cluster, data_dir, tmp_path):
+    run = tiny_run(tmp_path, data_dir, epochs=2)
+    run.set_status("stopped", epoch=1, epochs=2)
+    run.checkpoint_for(1).write_bytes(b"cut short")  # no zip: the worker's check_resumable sets it aside
+    status = remote.train_on_ray(run, resume=True, gpus_per_run=0, verbose=False)
+    assert status["state"] == "failed" and "checkpoint-0001.keras" in status["error"]
+    assert sorted(p.name for p in run.path.glob("checkpoint-*")) == ["checkpoint-0001.keras.damaged"]
+    assert run.path.joinpath("checkpoint-0001.keras.damaged").read_bytes() == b"cut short"
+    assert "kept as checkpoint-0001.keras.damaged" in status["note"] and not run.can_resume()
