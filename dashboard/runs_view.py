@@ -20,9 +20,12 @@ NUMBERS = {"learning rate": st.column_config.NumberColumn(format="%g"),
 
 
 def show_table(rows: list[RunRow], key: str) -> None:
-    """The rows as a table (each column named, the test figure with its unit)."""
-    st.dataframe(pd.DataFrame([row.as_row() for row in rows]), hide_index=True, key=key,
-                 column_config=NUMBERS, placeholder="")
+    """The rows as a table (each column named, the test figure with its unit, beside the state:
+    at the end of the row it lay past the right edge of a 1,400 px window)."""
+    table = pd.DataFrame([row.as_row() for row in rows])
+    first = ["run", "task", "preset", "state", "epochs", "test"]
+    st.dataframe(table, hide_index=True, key=key, column_config=NUMBERS, placeholder="",
+                 column_order=first + [c for c in table.columns if c not in first])
 
 
 def _tell(message: str, ok: bool = True) -> None:

@@ -63,14 +63,17 @@ def training_curves(histories: dict[str, list[dict]], metric: str = "loss",
     ``plain_after`` (label -> epoch): a dotted line in the label's colour where its augmentation
     stops, as ``live_curves`` marks it."""
     fig = go.Figure()
+    last = max((r.get("epoch", 0) for records in histories.values() for r in records or []), default=0)
     for i, (label, records) in enumerate(histories.items()):
         color = PALETTE[i % len(PALETTE)]
         _add_epoch_lines(fig, label, records or [], metric, color)
         epoch = (plain_after or {}).get(label)
         if epoch and records:
-            # the second label's words at the bottom: two runs of one recipe switch together
+            # the second label's words at the bottom: two runs of one recipe switch together. The
+            # words go on the line's wider side: plotly widens the axis to hold them (epoch -10).
+            side = "right" if epoch < last / 2 else "left"
             _mark_plain_phase(fig, epoch, color, f"{label}: plain images from here",
-                              "top left" if i % 2 == 0 else "bottom left")
+                              f"{'top' if i % 2 == 0 else 'bottom'} {side}")
     return _finish_curves(fig, metric)
 
 
