@@ -170,12 +170,21 @@ def classical_table(x_clean: np.ndarray, levels: dict | None = None, seed: int =
 # --- the table kept on disk ----------------------------------------------------------
 # The table depends on the images, the noise and the tuned parameters, never on a model, and its
 # CPU loops (total variation, non-local means) cost far more than the autoencoder's side.
-# ``python -m dae_core evaluate`` therefore keeps it, named by a hash of all it depends on: shipped in ``classical_tables/`` for the first 1,000 test digits
-# (the bundled ones, which are the full test set's), else computed once into the cache folder.
+# ``python -m dae_core evaluate`` and the Denoise page therefore keep it, named by a hash of all it
+# depends on: shipped in ``classical_tables/`` for the test digits they show (``shipped_tables``;
+# the bundled ones, which are the full test set's), else computed once into the cache folder.
 
 TABLE_VERSION = 1  # of the kept table's layout and of how it is computed: a change misses
 KEPT_TABLES = Path(__file__).with_name("classical_tables")
 SHIPPED_TABLE_IMAGES = 1000  # evaluate's default --classical-images
+PAGE_TABLE_IMAGES = 300  # the Denoise page's chart: a steady mean PSNR, one noise kind at a time
+
+
+def shipped_tables(x_test: np.ndarray) -> list[tuple[np.ndarray, dict | None]]:
+    """The (images, levels) of each table shipped in ``classical_tables/``: evaluate's (every
+    level, its first 1,000 digits) and the Denoise page's (one noise kind each, its first 300)."""
+    return [(x_test[:SHIPPED_TABLE_IMAGES], None)] + [
+        (x_test[:PAGE_TABLE_IMAGES], {kind: levels}) for kind, levels in DEFAULT_LEVELS.items()]
 TABLE_COLUMNS = ("noise", "level", "method", "param", "psnr_noisy", "psnr_denoised", "ssim_noisy",
                  "ssim_denoised", "ms_per_image", "psnr_gain")
 
@@ -259,14 +268,17 @@ def main(argv=None) -> int:
                                      description="tune the classical denoisers on validation digits")
     parser.add_argument("--images", type=int, default=VALIDATION_IMAGES, help="validation images to tune on")
     parser.add_argument("--out", type=Path, default=PARAMS_FILE)
-    parser.add_argument("--table", action="store_true", help="instead: compute the table that `evaluate` "
-                        f"shows for the first {SHIPPED_TABLE_IMAGES:,} test digits, into {KEPT_TABLES.name}/")
+    parser.add_argument("--table", action="store_true", help="instead: compute the tables that `evaluate` "
+                        f"and the Denoise page show, into {KEPT_TABLES.name}/")
     args = parser.parse_args(argv)
     if args.table:
-        x_test = datasets.to_float(datasets.load_bundled("mnist")[0][:SHIPPED_TABLE_IMAGES])
-        path = KEPT_TABLES / f"{table_key(x_test)}.csv"
-        write_table(classical_table(x_test), path)
-        print(f"written: {path}")
+        x_test = datasets.to_float(datasets.load_bundled("mnist")[0])
+        for old in KEPT_TABLES.glob("*.csv"):
+            old.unlink()
+        for x, levels in shipped_tables(x_test):
+            path = KEPT_TABLES / f"{table_key(x, levels)}.csv"
+            write_table(classical_table(x, levels), path)
+            print(f"written: {path}")
         return 0
     mnist = datasets.load_dataset("mnist", download=False)
     x_val = mnist.x_val[:args.images]

@@ -88,9 +88,11 @@ def test_a_damaged_kept_table_is_computed_afresh(digits, tmp_path):
 
 def test_the_shipped_table_is_that_of_the_first_test_digits_and_todays_parameters():
     """Fails when the tuned parameters (or anything else the table depends on) change: then run
-    `python -m dae_core.analysis.classical --table` and ship the new file in place of the old."""
-    x = datasets.to_float(datasets.load_bundled("mnist")[0][:classical.SHIPPED_TABLE_IMAGES])
-    (shipped,) = classical.KEPT_TABLES.glob("*.csv")
-    assert shipped.stem == classical.table_key(x)
-    table = classical.read_table(shipped)
-    assert table is not None and len(table) == 16 * len(classical.METHODS)
+    `python -m dae_core.analysis.classical --table`, which writes the new files in place of the old."""
+    x = datasets.to_float(datasets.load_bundled("mnist")[0])
+    wanted = {classical.table_key(images, levels): levels for images, levels in classical.shipped_tables(x)}
+    assert {path.stem for path in classical.KEPT_TABLES.glob("*.csv")} == set(wanted)
+    for key, levels in wanted.items():
+        table = classical.read_table(classical.KEPT_TABLES / f"{key}.csv", levels)
+        rows = sum(map(len, (levels or metrics.DEFAULT_LEVELS).values())) * len(classical.METHODS)
+        assert table is not None and len(table) == rows
