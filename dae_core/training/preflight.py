@@ -74,12 +74,14 @@ def download_problem(name: str) -> str | None:
     """None when Keras's download server answers for ``name`` (through the proxy the download
     would use, from the environment), else why not, in full."""
     url = DOWNLOAD_URLS[name]
-    key = (url, tuple(sorted(urllib.request.getproxies().items())))
+    proxies = urllib.request.getproxies()  # now: urlopen's opener keeps those of its first call
+    key = (url, tuple(sorted(proxies.items())))
     kept = _probes.get(key)
     if kept is not None and time.monotonic() - kept[0] < PROBE_KEPT_S:
         return kept[1]
     try:
-        urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=PROBE_TIMEOUT_S).close()
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler(proxies))
+        opener.open(urllib.request.Request(url, method="HEAD"), timeout=PROBE_TIMEOUT_S).close()
         problem = None
     except OSError as e:  # URLError, HTTPError and timeouts are all OSErrors
         problem = str(getattr(e, "reason", None) or e)
