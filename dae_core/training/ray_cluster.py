@@ -42,6 +42,8 @@ def connect(address: str | None):
     try:  # worker output goes to each run's log.txt, not to this terminal
         _answers(address)
         _keep_to_loopback(address)
+        if address != "local":
+            _token_if_any()
         start_local_cluster() if address == "local" else ray.init(address=address, log_to_driver=False)
     except Exception as e:  # no cluster, a wrong port, a missing token: all mean "cannot reach it"
         raise JobError(f"cannot reach the Ray cluster at {address!r} ({type(e).__name__}: {e}); start it "
@@ -66,6 +68,17 @@ def _keep_to_loopback(address: str) -> None:
     host = address.removeprefix("ray://").rpartition(":")[0]
     if host in LOOPBACK_HOSTS:
         ray_constants.ENABLE_RAY_CLUSTER = False
+
+
+def _token_if_any() -> None:
+    """Token authentication where a token is at hand (``~/.ray/auth_token``, ``$RAY_AUTH_TOKEN``) and
+    ``$RAY_AUTH_MODE`` is unset, as ``ray start`` and Ray's own "auto" do: Ray 2.60 sends no token to
+    an address named explicitly unless RAY_AUTH_MODE=token, and such a cluster refuses it."""
+    from ray._private.authentication.authentication_token_setup import (
+        maybe_enable_token_auth_if_token_available,
+    )
+
+    maybe_enable_token_auth_if_token_available(warn_if_disabled=False)
 
 
 def start_local_cluster(num_cpus: int | None = None, num_gpus: int | None = None) -> None:

@@ -23,7 +23,10 @@ from dashboard import ray_backend
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = str(ROOT / "pages" / "train.py")
-EPOCHS = 8  # a tiny run (300 images): stopped after its second epoch, the rest trained here
+# A tiny run: 600 images in batches of 8, about a second an epoch (0.2 s in batches of 50: it could
+# end before Stop lands), stopped after its second epoch or so, the rest trained here.
+EPOCHS = 15
+SETTINGS = {"train_epochs": EPOCHS, "train_batch_size": 8, "train_size": 600}
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +62,7 @@ def test_a_run_on_the_cluster_is_followed_live_stopped_and_resumed_here(cluster,
                                                                           monkeypatch):
     monkeypatch.setenv("RAY_ADDRESS", cluster)  # the address field's default
     at = AppTest.from_file(PAGE, default_timeout=120).run()
-    for key, value in {"train_epochs": EPOCHS, "train_batch_size": 50, "train_size": 300}.items():
+    for key, value in SETTINGS.items():
         at.number_input(key=key).set_value(value)
     at.radio(key="train_run_on").set_value(ray_backend.CLUSTER).run()
     assert at.text_input(key="train_ray_address").value == cluster
