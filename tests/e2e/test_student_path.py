@@ -24,6 +24,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.data]
 
 DEMO_TIMEOUT_S = 480  # 8 tiny members behind a TensorFlow import, on a loaded CPU
 NAV = ["Train", "Runs", "Denoise", "Latent space", "Compare", "Garment", "Studies"]
+TITLES = {"Overview": "DAE Lab", "Denoise": "Denoise a digit", "Compare": "Task 2 against Task 3",
+          "Garment": "Try a garment"}  # a page's title where it is not its name in the sidebar
 # The Runs table's first columns (the test figure beside the state), then the configuration.
 RUNS_COLUMNS = ["run", "task", "preset", "state", "epochs", "test", "batch", "learning rate", "images",
                 "noise", "start weights", "seed", "started"]
@@ -60,7 +62,9 @@ def options(page, key: str) -> list[str]:
 def go(page, title: str) -> None:
     """To a page by its link in the sidebar, as a student goes."""
     page.get_by_test_id("stSidebarNav").get_by_role("link", name=title).click()
-    page.get_by_test_id("stHeading").locator("h1").first.wait_for()
+    # its own title, not the last page's (seen drawn before the new page's run began)
+    own = re.compile(f"^{re.escape(TITLES.get(title, title))}$")
+    page.get_by_test_id("stHeading").locator("h1").filter(has_text=own).first.wait_for()
     wait_for_app(page)  # asserts that no exception is shown
 
 
