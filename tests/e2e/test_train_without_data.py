@@ -1,6 +1,6 @@
 """The Train page in a real browser on a machine without the datasets and without the internet
 (issue 26 point 3): before Start it says in full what to do and Start is disabled; a run that
-failed for want of data (started on the command line) shows its error, with no empty charts, and
+failed for want of data shows its error, with no empty charts, and
 is archived with one click; a value typed past a field's limit never trains (issue 25)."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import pytest
 from dae_core import settings
 from dae_core.store.runs import Run, list_runs
 from dae_core.training import jobs
+from dae_core.training.config import make_config
 from tests.support import browser
 from tests.support.browser import open_page, wait_for_app
 from tests.support.offline import findable_data, offline_env
@@ -44,12 +45,17 @@ def offline_app(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def failed_run(offline_app) -> Run:
-    """A run started on the command line beside the server, failed for want of data."""
+    """A run prepared beside the server and trained by the training process as the page starts it,
+    failed for want of data (as when the data folder goes away after Start: `train TASK` itself
+    refuses before a run exists)."""
     env = offline_app[1]
-    failed = subprocess.run([sys.executable, "-m", "dae_core", "train", "task2", "--epochs", "1", "--train-size", "300"],
-                            env=env, capture_output=True, text=True, timeout=FAILED_RUN_TIMEOUT_S)
+    runs = env[settings.RUNS_DIR_ENV]
+    prepared = Run.create(make_config("task2", epochs=1, train_size=300).to_dict(), runs)
+    failed = subprocess.run([sys.executable, "-m", "dae_core", "train", "--run-dir", str(prepared.path),
+                             "--runs-dir", runs], env=env, capture_output=True, text=True,
+                            timeout=FAILED_RUN_TIMEOUT_S)
     assert failed.returncode != 0, failed.stdout
-    [run] = list_runs(env[settings.RUNS_DIR_ENV])
+    [run] = list_runs(runs)
     return run
 
 
