@@ -8,6 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dae_core.models import catalog
+from dashboard.navigation import PAGES
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 GOOD = {"task": "task2", "preset": "seed", "epochs": 3}
@@ -47,3 +48,18 @@ def test_the_train_page_names_a_damaged_run_and_goes_on(damaged_runs):
     assert str(damaged_runs / "20260104-000000-task2-seed" / "config.json") in errors
     assert "damaged" in errors
     assert any(b.label == "Start training" for b in at.button)  # the rest of the page works
+
+
+PAGE_FILES = [page.path for page in PAGES]
+
+
+@pytest.mark.parametrize("page", PAGE_FILES)
+def test_every_page_stays_up_with_damaged_runs_and_a_damaged_manifest(page, damaged_runs, use_models, models_copy):
+    manifest = use_models(models_copy("task1", "task2", "task3")) / "manifest.json"
+    manifest.write_bytes(b'{"models": [')  # cut
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.switch_page(page)
+    at.run()
+    assert not at.exception, at.exception
+    named = " ".join(e.value for kind in ("error", "warning", "info", "caption") for e in at.get(kind))
+    assert str(manifest) in named, named  # the sidebar (or the page) names the damaged manifest
