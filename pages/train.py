@@ -117,8 +117,8 @@ def show_run(path: str, polling: bool) -> None:
     if progress.state == "failed":
         put_away(run)
     epochs, batches = run.metrics("epoch"), run.metrics("batch")
-    if not (epochs or batches):  # nothing to plot: the state above says why, no empty charts
-        return
+    if not (epochs or batches or progress.active):  # an ended run with nothing to plot: no empty charts
+        return  # (a live one draws its charts at once, so they grow from the first record)
     plain_after = recipe.augmented_epochs if 0 < recipe.augmented_epochs < recipe.epochs else None
     for col, metric in zip(st.columns(2), recipe.spec.curves):
         col.plotly_chart(plots.live_curves(epochs, batches, metric, plain_after), key=f"train_live_{metric}")
