@@ -22,7 +22,7 @@ LABEL_ARMS = ("scratch", "mnist-ae", "random-init", "fashion-ae")
 ARM_TITLES = {"scratch": "Task 2 CNN from scratch", "mnist-ae": "Task 3 from the MNIST autoencoder",
               "random-init": "Task 3 from random weights",
               "fashion-ae": "Task 3 from a Fashion-MNIST autoencoder",
-              "task2": "Task 2 CNN", "task3": "Task 3 (MNIST autoencoder's encoder, fine-tuned)",
+              "task1": "Task 1 autoencoder", "task2": "Task 2 CNN", "task3": "Task 3 (MNIST autoencoder's encoder, fine-tuned)",
               "frozen_ae": "frozen autoencoder under the Task 2 CNN",
               "unfrozen_ae": "autoencoder under the Task 2 CNN, all retrained",
               "frozen_ae_noisy": "frozen autoencoder under the CNN, on noisy images"}
