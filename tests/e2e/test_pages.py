@@ -4,6 +4,7 @@ tests.support.browser.SCREENSHOTS; test_training_run.py retakes train.png with a
 
 import pytest
 
+from tests.support import browser
 from tests.support.browser import (
     foreign_requests,
     image_src,
@@ -39,8 +40,9 @@ def show_device(page) -> None:
 
 def show_test_digit(page) -> None:
     """Denoise: a test digit rather than the empty canvas, so the picture shows a result."""
-    page.locator(".st-key-denoise_source").get_by_text("MNIST test digit", exact=True).click()
-    wait_for_image_change(page, "Denoised", image_src(page, "Denoised"))
+    before = image_src(page, "Denoised")  # read before the click: the rerun can be quicker than the next read
+    browser.choose_radio(page, "denoise_source", "MNIST test digit")
+    wait_for_image_change(page, "Denoised", before)
 
 
 def show_test_garment(page) -> None:

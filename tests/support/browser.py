@@ -218,3 +218,19 @@ async def draw_stroke_async(page, points: list[tuple[float, float]], key: str = 
     for x, y in xy[1:]:
         await page.mouse.move(x, y, steps=4)
     await page.mouse.up()
+
+
+def choose_radio(page, key: str, label: str, attempts: int = 3) -> None:
+    """Click the radio option ``label`` of the radio keyed ``key`` until the browser shows it
+    checked: a click that lands while the app is still redrawing can be lost."""
+    option = page.locator(f".st-key-{key}").get_by_role("radio", name=label)
+    for _ in range(attempts):
+        wait_for_app(page)
+        page.locator(f".st-key-{key}").get_by_text(label, exact=True).click()
+        try:
+            page.wait_for_function("e => e.checked", arg=option.element_handle(), timeout=10_000)
+            return
+        except Exception:  # noqa: BLE001 - playwright's timeout: the click was lost, try again
+            continue
+    raise AssertionError(f"radio {key!r} never showed {label!r} checked after {attempts} clicks")
+
