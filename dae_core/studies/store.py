@@ -238,7 +238,8 @@ def _study_problem(data) -> str | None:
 RESULTS_FIX = "restore the shipped results with `git checkout studies/`, or run the study again"
 # The columns a study's results.csv needs (and those that must hold numbers), by kind of study.
 RESULTS_COLUMNS = {"robustness": (("model", "noise", "level", "accuracy"), ("level", "accuracy")),
-                   "training": (("arm", "seed", "accuracy"), ("seed", "accuracy"))}
+                   "training": (("arm", "seed", "accuracy"), ("seed", "accuracy")),
+                   "denoising": (("arm", "seed", "psnr_denoised"), ("seed", "psnr_denoised"))}  # Task 1 seeds
 
 
 def _read_results_file(path: Path, kind: str | None = None):
@@ -268,7 +269,7 @@ def shipped_results(name: str):
     """The results that ship with the project for study ``name`` (a DataFrame), or None;
     ``DamagedFileError`` (naming the file) when they are damaged."""
     path = settings.studies_dir() / name / RESULTS_FILE
-    return _read_results_file(path, "robustness" if name == "robustness" else "training")
+    return _read_results_file(path, "robustness" if name == "robustness" else None)
 
 
 def ship(folder: Path, name: str, command: str, seconds: float) -> Path:

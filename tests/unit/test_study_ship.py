@@ -4,6 +4,8 @@ sits beside the shipped study instead of overwriting it."""
 import shutil
 import sys
 
+import pandas as pd
+
 from dae_core import settings
 from dae_core.cli.main import main
 from dae_core.studies import designs, store
@@ -25,3 +27,9 @@ def test_a_study_with_its_own_id_ships_beside_the_study_of_its_name(tmp_path, mo
     assert (studies / "seeds" / "results.csv").read_bytes() == before
     assert (studies / "seeds-bfloat16" / "results.csv").exists()
     assert "--precision bfloat16 --id seeds-bfloat16" in store.shipped_about("seeds-bfloat16")["command"]
+
+
+def test_an_autoencoders_results_read_back_by_their_psnr(tmp_path):
+    table = pd.DataFrame({"key": ["task1/seed=0"], "arm": ["task1"], "seed": [0], "psnr_denoised": [16.9]})
+    table.to_csv(tmp_path / store.RESULTS_FILE, index=False)
+    assert store.read_results(tmp_path)["psnr_denoised"].tolist() == [16.9]  # not "damaged": no accuracy
