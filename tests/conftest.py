@@ -53,3 +53,16 @@ def tiny_models(tmp_path_factory, data_dir) -> Path:
         catalog.ship_run(run, f"tiny {task}", models_dir)
     catalog.ship_run(task1, "tiny task1", models_dir)
     return models_dir
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A Ray cluster on this machine's loopback that declares one GPU it does not have (Ray lets a
+    node do so): its address, as `ray start --head` prints it. Ray is imported only here."""
+    import ray
+
+    from dae_core.training import ray_cluster
+
+    ray_cluster.start_local_cluster(num_cpus=2, num_gpus=1)
+    yield ray.get_runtime_context().gcs_address
+    ray.shutdown()

@@ -36,7 +36,7 @@ from dae_core.training.preflight import check_config, resolve_autoencoder
 # Where the last worker trained (a former attempt's, or a lost one's): unknown until the next one says.
 WORKER_UNKNOWN = dict.fromkeys(("node", "ray_gpus", "worker_pid", "device"))
 POLL_S = 0.1  # how often the driver takes what the worker sent (records are 0.5 s apart at most)
-STOP_POLL_S = 0.25  # how often the worker asks whether a stop was requested (a ~1 ms round trip)
+STOP_POLL_S = 0.25  # how often the worker asks whether a stop was requested (a round trip to the relay actor)
 # What a resume sends to the worker, and what the end brings back: never the records the driver
 # already has, nor its own log, nor a half-written file.
 RESUME_SKIP = ("metrics.jsonl", "log.txt", "model.keras", "meta.json", "STOP", "*.damaged", ".*")

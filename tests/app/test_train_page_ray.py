@@ -13,11 +13,10 @@ import time
 from pathlib import Path
 
 import pytest
-import ray
 from streamlit.testing.v1 import AppTest
 
 from dae_core.store.runs import Run, list_runs
-from dae_core.training import jobs, ray_cluster, run_table
+from dae_core.training import jobs, run_table
 from dae_core.training.config import make_config
 from dashboard import ray_backend
 
@@ -27,13 +26,6 @@ PAGE = str(ROOT / "pages" / "train.py")
 # end before Stop lands), stopped after its second epoch or so, the rest trained here.
 EPOCHS = 15
 SETTINGS = {"train_epochs": EPOCHS, "train_batch_size": 8, "train_size": 600}
-
-
-@pytest.fixture(scope="module")
-def cluster():
-    ray_cluster.start_local_cluster(num_cpus=2, num_gpus=1)
-    yield ray.get_runtime_context().gcs_address  # what `ray start --head` prints, here on loopback
-    ray.shutdown()
 
 
 @pytest.fixture

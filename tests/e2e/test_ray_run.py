@@ -7,12 +7,10 @@ the cluster, the node, TensorFlow's device and the GPU Ray gave it."""
 import time
 
 import pytest
-import ray
 
 from dae_core import settings
 from dae_core.store.runs import list_runs
-from dae_core.training import ray_cluster
-from tests.e2e.test_training_run import POINTS, alert, set_number
+from tests.e2e.test_training_run import alert, look, set_number
 from tests.support.browser import open_page, wait_for_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.data]
@@ -21,13 +19,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.data]
 # is seen growing and Stop lands long before the last epoch; it is stopped after two or three.
 SETTINGS = {"train_epochs": 40, "train_batch_size": 8, "train_size": 600}
 TRAINING_TIMEOUT_S = 420  # the driver's imports, the worker's TensorFlow, then 2 epochs on a loaded CPU
-
-
-@pytest.fixture(scope="module")
-def cluster():
-    ray_cluster.start_local_cluster(num_cpus=2, num_gpus=1)
-    yield ray.get_runtime_context().gcs_address  # what `ray start --head` prints, here on loopback
-    ray.shutdown()
 
 
 def test_a_ray_run_is_followed_live_stopped_from_the_page_and_says_where_it_trained(page, app_url, server_env,
@@ -50,15 +41,7 @@ def test_a_ray_run_is_followed_live_stopped_from_the_page_and_says_where_it_trai
     while not (drawn := [n for _, n, _ in looks if n > 0]) or drawn[-1] <= drawn[0]:
         assert time.time() - start < TRAINING_TIMEOUT_S, f"no growing curve; looks so far: {looks[-10:]}"
         assert alert(page, "Success", "Completed").count() == 0, f"it ended unseen; looks: {looks}"
-        assert page.get_by_test_id("stException").count() == 0
-        assert page.get_by_test_id("stAlertContentError").count() == 0, \
-            page.get_by_test_id("stAlertContentError").first.inner_text()
-        progress = page.get_by_test_id("stProgress")
-        text = progress.first.inner_text() if progress.count() else ""
-        points = page.evaluate(POINTS)
-        if not looks or looks[-1][1:] != (points, text):
-            looks.append((round(time.time() - start, 1), points, text))
-        page.wait_for_timeout(250)
+        look(page, looks, start)
     assert any("epoch" in text and "CPU" in text for *_, text in looks), f"no epoch progress shown: {looks}"
     training = page.get_by_text(f"Trains on the Ray cluster at {cluster}")
     assert "Ray GPU 0" in training.first.inner_text()

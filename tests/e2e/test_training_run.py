@@ -34,6 +34,20 @@ def set_number(page, key: str, value) -> None:
     page.wait_for_function(f"() => document.querySelector('.st-key-{key} input').value === '{value}'")
 
 
+def look(page, looks: list, start: float) -> None:
+    """One look at a training run's page, no error on it: (seconds, points in the live chart,
+    progress text) appended to ``looks`` when it differs from the last; then a pause."""
+    assert page.get_by_test_id("stException").count() == 0
+    assert page.get_by_test_id("stAlertContentError").count() == 0, \
+        page.get_by_test_id("stAlertContentError").first.inner_text()
+    progress = page.get_by_test_id("stProgress")
+    text = progress.first.inner_text() if progress.count() else ""
+    points = page.evaluate(POINTS)
+    if not looks or looks[-1][1:] != (points, text):
+        looks.append((round(time.time() - start, 1), points, text))
+    page.wait_for_timeout(250)
+
+
 def test_training_curve_grows_then_completes(page, app_url):
     open_page(page, app_url, "train")
     for key, value in SETTINGS.items():
@@ -46,15 +60,7 @@ def test_training_curve_grows_then_completes(page, app_url):
     start = time.time()
     while not done.count():
         assert time.time() - start < TRAINING_TIMEOUT_S, f"not completed; looks so far: {looks[-10:]}"
-        assert page.get_by_test_id("stException").count() == 0
-        assert page.get_by_test_id("stAlertContentError").count() == 0, \
-            page.get_by_test_id("stAlertContentError").first.inner_text()
-        progress = page.get_by_test_id("stProgress")
-        text = progress.first.inner_text() if progress.count() else ""
-        points = page.evaluate(POINTS)
-        if not looks or looks[-1][1:] != (points, text):
-            looks.append((round(time.time() - start, 1), points, text))
-        page.wait_for_timeout(250)
+        look(page, looks, start)
     seen = [points for _, points, _ in looks if points >= 0]
     assert seen and max(seen) > min(seen), f"the live chart never gained points: {looks}"
     assert any("epoch" in text for *_, text in looks), f"no epoch progress shown: {looks}"

@@ -9,20 +9,12 @@ import sys
 import time
 
 import pytest
-import ray
 
 from dae_core.settings import PROJECT_ROOT
 from dae_core.store.runs import list_runs
 from dae_core.training import jobs, ray_cluster, run_table
 from dae_core.training.config import make_config
 from dashboard import ray_backend
-
-
-@pytest.fixture(scope="module")
-def cluster():
-    ray_cluster.start_local_cluster(num_cpus=2, num_gpus=1)
-    yield ray.get_runtime_context().gcs_address  # what `ray start --head` prints, here on loopback
-    ray.shutdown()
 
 
 @pytest.fixture
