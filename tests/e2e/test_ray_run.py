@@ -35,6 +35,12 @@ def test_a_ray_run_is_followed_live_stopped_from_the_page_and_says_where_it_trai
     wait_for_app(page)
     before = {run.id for run in list_runs(server_env[settings.RUNS_DIR_ENV])}
     page.locator(".st-key-train_start button").click()
+    deadline = time.time() + TRAINING_TIMEOUT_S
+    while not (new := [r.id for r in list_runs(server_env[settings.RUNS_DIR_ENV]) if r.id not in before]):
+        assert time.time() < deadline, "no run was started"
+        time.sleep(0.2)
+    # The page shows the new run (not a run an earlier test left completed) before it is watched.
+    page.get_by_test_id("stHeading").filter(has_text=new[0]).wait_for(timeout=60_000)
 
     looks = []  # (seconds, points in the live chart, progress text) while it trains
     start = time.time()
