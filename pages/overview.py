@@ -20,18 +20,21 @@ CARDS_PER_ROW = 3
 RUN_CARDS = 6  # the newest finished runs get a card; the Runs page lists them all
 
 
-# Where each of the assignment's tasks is shown: (task, what it is, ((page, what that page shows of it), ...)).
+# Where each of the assignment's tasks is shown: (task, what it is, ((page, what that page shows of it), ...));
+# the Train page's link names the task it opens on.
 TASK_PAGES = (
     ("Task 1", "a denoising autoencoder on MNIST digits",
      (("pages/denoise.py", "its denoising, with PSNR and SSIM beside classical filters"),
       ("pages/latent.py", "what its encoder learned without labels"),
-      ("pages/train.py", "train one yourself and watch its curves"))),
+      ("pages/train.py?task=task1", "train one yourself and watch its curves"))),
     ("Task 2", "a CNN classifier on Fashion-MNIST garments",
      (("pages/compare.py", "its curves, per-class figures and confusion matrix"),
-      ("pages/garment.py", "what it says of your own garment photo"))),
+      ("pages/garment.py", "what it says of your own garment photo"),
+      ("pages/train.py?task=task2", "train one yourself"))),
     ("Task 3", "Task 1's encoder fine-tuned as a garment classifier",
      (("pages/compare.py", "the same figures, beside Task 2's"),
-      ("pages/garment.py", "its answer beside Task 2's"))),
+      ("pages/garment.py", "its answer beside Task 2's"),
+      ("pages/train.py?task=task3", "fine-tune one from a Task 1 autoencoder"))),
     ("Task 4", "Task 2 against Task 3",
      (("pages/compare.py", "on the test images, beside the assignment's figures"),
       ("pages/studies.py", "over many seeds: whether the difference holds"))),
@@ -50,8 +53,10 @@ BY_PATH = {page.path: page for page in PAGES}
 CARD_WIDTH = 210  # the cards wrap onto more rows in a narrow window
 
 
-def page_link(path: str, width: int | str = "content") -> None:
-    st.page_link(path, label=BY_PATH[path].title, icon=BY_PATH[path].icon, width=width)
+def page_link(link: str, width: int | str = "content") -> None:
+    path, _, task = link.partition("?task=")
+    st.page_link(path, label=BY_PATH[path].title, icon=BY_PATH[path].icon, width=width,
+                 query_params={"task": task} if task else None)
 
 
 def show_first_path() -> None:

@@ -87,12 +87,15 @@ def test_the_tasks_are_mapped_to_the_pages_that_show_them_and_a_first_path_is_su
     assert [c.value for c in at.caption if c.value.startswith("Step ")] == ["Step 1", "Step 2", "Step 3", "Step 4"]
     assert labels[:4] == ["Denoise", "Latent space", "Compare", "Studies"]
     # then each task's pages, each with what it shows of that task
-    assert labels[4:13] == ["Denoise", "Latent space", "Train", "Compare", "Garment", "Compare", "Garment",
-                            "Compare", "Studies"]
+    assert labels[4:15] == ["Denoise", "Latent space", "Train", "Compare", "Garment", "Train", "Compare",
+                            "Garment", "Train", "Compare", "Studies"]
+    # each task's Train link opens the page on that task
+    trains = [link.proto.query_string for link in at.get("page_link")[4:15] if link.label == "Train"]
+    assert trains == ["task=task1", "task=task2", "task=task3"]
     captions = [c.value for c in at.caption]
     assert "its denoising, with PSNR and SSIM beside classical filters" in captions
     assert "over many seeds: whether the difference holds" in captions
-    assert {page.title for page in PAGES[1:]} <= set(labels[13:])  # and a card for every page
+    assert {page.title for page in PAGES[1:]} <= set(labels[15:])  # and a card for every page
 
 
 def test_variant_cards_are_explained_in_one_line(models_dir):

@@ -34,7 +34,9 @@ def read_only_runs(models_dir, tmp_path, monkeypatch) -> Path:
 
 
 def test_start_on_the_train_page_says_the_runs_folder_is_read_only(read_only_runs):
-    at = AppTest.from_file(str(ROOT / "pages" / "train.py"), default_timeout=120).run()
+    at = AppTest.from_file(str(ROOT / "pages" / "train.py"), default_timeout=120)
+    at.query_params["task"] = "task2"
+    at.run()
     at.number_input(key="train_epochs").set_value(3)
     at.button(key="train_start").click().run()
 

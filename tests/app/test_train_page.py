@@ -49,12 +49,26 @@ def offline(tmp_path, monkeypatch) -> Path:
     return tmp_path / "offline" / "data"
 
 
-def open_page() -> AppTest:
-    return AppTest.from_file(PAGE, default_timeout=120).run()
+def open_page(task: str | None = "task2") -> AppTest:
+    """The page as a new session opens it, on ``task`` as a link's ?task= names it (None: no link)."""
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    if task:
+        at.query_params["task"] = task
+    return at.run()
 
 
 def recipe_caption(at: AppTest) -> str:
     return next(c.value for c in at.caption if c.value.startswith("Also set by"))
+
+
+def test_the_page_opens_on_task1_as_the_assignment_does_or_on_the_task_a_link_names(runs_dir):
+    at = open_page(task=None)
+    assert not at.exception
+    assert at.selectbox(key="train_task").value == "task1"
+    assert at.number_input(key="train_epochs").value == make_config("task1", "seed").epochs
+    assert not at.selectbox(key="train_noise").disabled  # an autoencoder's noise is its own setting
+    assert open_page(task="task3").selectbox(key="train_task").value == "task3"
+    assert open_page(task="nonsense").selectbox(key="train_task").value == "task1"
 
 
 def test_settings_start_from_the_seed_preset(runs_dir):
@@ -134,6 +148,9 @@ def test_the_runs_table_and_the_newest_run_come_from_the_runs_folder(runs_dir):
         {"run": autoencoder.id, "task": "task1", "preset": "seed", "state": "completed", "epochs": "2/2",
          "test": "PSNR 18.50 dB"}]
     assert list(table.columns) == list(run_table.RunRow("x", "task2", "seed", "completed", 0, 0).as_row())
+    # shown with the state and test figure beside the run, as on the Runs page: at the row's end
+    # they lay past the right edge of a 1,400 px window
+    assert list(at.dataframe[0].proto.column_order)[:6] == ["run", "task", "preset", "state", "epochs", "test"]
     # the newest run is shown, with its test figures and both curves
     assert at.subheader[0].value == f"{task_title('task2')} · seed · `{classifier.id}`"
     assert at.success[0].value == "Completed 3 epochs on CPU (2 cores)."

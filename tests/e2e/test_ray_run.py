@@ -23,7 +23,7 @@ TRAINING_TIMEOUT_S = 420  # the driver's imports, the worker's TensorFlow, then 
 
 def test_a_ray_run_is_followed_live_stopped_from_the_page_and_says_where_it_trained(page, app_url, server_env,
                                                                                     cluster):
-    open_page(page, app_url, "train")
+    open_page(page, app_url, "train?task=task2")
     for key, value in SETTINGS.items():
         set_number(page, key, value)
         wait_for_app(page)

@@ -126,7 +126,7 @@ def test_the_students_path(page, app_url, server_env, e2e_models_dir):
     assert any(run.id in item for item in options(page, "compare_model_a"))  # an ordinary run is listed
     go(page, "Garment")
     assert not shows_demo(options(page, "garment_model_task2") + options(page, "garment_model_task3"))
-    go(page, "Train")
+    open_page(page, app_url, "train?task=task2")  # the demo's tasks (the page opens on Task 1)
     assert not shows_demo(options(page, "train_start_from_task2_seed") + [main_text(page)])
     go(page, "Runs")
     assert not shows_demo([main_text(page)])
@@ -145,7 +145,7 @@ def test_without_data_start_is_disabled_and_says_what_to_do_in_full(page, offlin
     url, env = offline_app
     requested = []
     page.on("request", lambda request: requested.append(request.url))
-    open_page(page, url, "train")
+    open_page(page, url, "train?task=task2")
     missing = alert(page, "Warning", "Fashion-MNIST is not on this machine")
     assert missing.count() == 1 and fits(missing)
     text = missing.inner_text()

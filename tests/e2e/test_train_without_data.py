@@ -74,7 +74,7 @@ def test_without_data_start_is_disabled_and_a_failed_run_shows_its_error_and_is_
     url, env = offline_app
     run = failed_run
 
-    open_page(page, url, "train")
+    open_page(page, url, "train?task=task2")
     wait_for_app(page)
     assert page.get_by_test_id("stException").count() == 0
     missing = alert(page, "Warning", "Fashion-MNIST is not on this machine")
@@ -99,7 +99,7 @@ def test_without_data_start_is_disabled_and_a_failed_run_shows_its_error_and_is_
 def test_a_value_past_its_limit_never_trains(page, offline_app, tmp_path):
     url, env = offline_app
     before = {r.id for r in list_runs(env[settings.RUNS_DIR_ENV])}
-    open_page(page, url, "train")
+    open_page(page, url, "train?task=task2")
     wait_for_app(page)
     folder = page.locator(".st-key-train_data_dir input")
     folder.fill(str(findable_data(tmp_path / "data")))

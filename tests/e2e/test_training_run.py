@@ -49,7 +49,7 @@ def look(page, looks: list, start: float) -> None:
 
 
 def test_training_curve_grows_then_completes(page, app_url):
-    open_page(page, app_url, "train")
+    open_page(page, app_url, "train?task=task2")
     for key, value in SETTINGS.items():
         set_number(page, key, value)
         wait_for_app(page)
@@ -67,7 +67,7 @@ def test_training_curve_grows_then_completes(page, app_url):
 
     wait_for_app(page)
     heading = page.get_by_test_id("stHeading").filter(has_text="Task 2: CNN classifier")
-    assert heading.count() == 1, "the run shown is not the page's default task (Task 2)"
+    assert heading.count() == 1, "the run shown is not the task the link named (Task 2)"
     assert page.evaluate(POINTS) >= 16  # 8 epochs of train and validation loss
     accuracy = page.get_by_test_id("stMetric").filter(
         has=page.get_by_test_id("stMetricLabel").get_by_text("Test accuracy", exact=True))
@@ -81,7 +81,7 @@ def alert(page, kind: str, text: str):
 
 
 def test_a_killed_run_is_shown_after_a_reload_and_resume_follows_it_to_the_end(page, app_url, server_env):
-    open_page(page, app_url, "train")
+    open_page(page, app_url, "train?task=task2")
     for key, value in {"train_epochs": 3, "train_batch_size": 100, "train_size": 300}.items():
         set_number(page, key, value)
         wait_for_app(page)
