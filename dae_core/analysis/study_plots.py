@@ -41,8 +41,9 @@ def arm_color(arm: str) -> str:
 
 
 def _band(fig: go.Figure, rows: pd.DataFrame, x: str, color: str, name: str, scale: float,
-          bounds: tuple[float, float]) -> None:
-    """A shaded band from ``low`` to ``high`` over the rows with enough seeds, clipped to ``bounds``."""
+          bounds: tuple[float, float], **panel) -> None:
+    """A shaded band from ``low`` to ``high`` over the rows with enough seeds, clipped to ``bounds``
+    (``panel``: row= and col= of a figure of subplots)."""
     rows = rows[rows["n"] >= INTERVAL_MIN_SEEDS]
     if not len(rows):
         return
@@ -50,11 +51,11 @@ def _band(fig: go.Figure, rows: pd.DataFrame, x: str, color: str, name: str, sca
     high = np.clip(scale * rows["high"].to_numpy(float), *bounds).tolist()
     low = np.clip(scale * rows["low"].to_numpy(float), *bounds).tolist()
     fig.add_scatter(x=xs + xs[::-1], y=high + low[::-1], fill="toself", fillcolor=color, opacity=0.15,
-                    line=dict(width=0), hoverinfo="skip", legendgroup=name, showlegend=False)
+                    line=dict(width=0), hoverinfo="skip", legendgroup=name, showlegend=False, **panel)
 
 
 def _line(fig: go.Figure, rows: pd.DataFrame, x: str, color: str, name: str, scale: float,
-          bounds: tuple[float, float], unit: str, dash: str = "solid") -> None:
+          bounds: tuple[float, float], unit: str, dash: str = "solid", legend: bool = True, **panel) -> None:
     """The means as a line; the hover gives the interval, or why there is none."""
     decimals = 1 if scale == 100 else 4
     enough = rows["n"] >= INTERVAL_MIN_SEEDS
@@ -62,10 +63,10 @@ def _line(fig: go.Figure, rows: pd.DataFrame, x: str, color: str, name: str, sca
           for lo, hi, ok in zip(np.clip(scale * rows["low"], *bounds), np.clip(scale * rows["high"], *bounds),
                                 enough)]
     fig.add_scatter(x=rows[x].tolist(), y=(scale * rows["mean"]).tolist(), mode="lines+markers", name=name,
-                    legendgroup=name, line=dict(color=color, dash=dash),
+                    legendgroup=name, showlegend=legend, line=dict(color=color, dash=dash),
                     customdata=np.column_stack([ci, rows["n"].astype(int)]),
                     hovertemplate=f"%{{y:.{decimals}f}}{unit} (%{{customdata[0]}}, n=%{{customdata[1]}})"
-                                  f"<extra>{name}</extra>")
+                                  f"<extra>{name}</extra>", **panel)
 
 
 def _log_axis(fig: go.Figure, values, x: str) -> None:
@@ -113,25 +114,32 @@ def difference_chart(differences: pd.DataFrame, x: str, reference: str, names: d
 def gain_chart(gains: pd.DataFrame, x: str = "labels", architectures: dict | None = None,
                pretrainings: dict | None = None) -> go.Figure:
     """The gain from pretraining (pretrained minus the same architecture from random weights, in
-    accuracy points) against ``x`` on a log axis: one line per architecture and pretraining (the
-    pretraining's colour, a dash per architecture) in its 95% band, and zero marked.
+    accuracy points) against ``x`` on a log axis: a panel per architecture (in one chart their
+    nine bands lay on top of each other), in it a line per pretraining (its colour, one legend
+    entry for all panels) in its 95% band, and zero marked in each.
     ``gains`` has columns architecture, pretraining, ``x``, n, mean, low, high
     (``evidence.pretraining_gains``); the two dicts give display names."""
-    fig = go.Figure()
-    dashes = {a: DASHES[i % len(DASHES)] for i, a in enumerate(dict.fromkeys(gains["architecture"]))}
+    order = list(dict.fromkeys(gains["architecture"]))
+    cols = min(2, len(order)) or 1
+    rows_n = -(-len(order) // cols) or 1
+    fig = make_subplots(rows=rows_n, cols=cols, shared_xaxes=True, shared_yaxes=True,
+                        vertical_spacing=0.12, horizontal_spacing=0.05,
+                        subplot_titles=[(architectures or {}).get(a, a) for a in order])
+    seen = set()
     for (architecture, pretraining), rows in gains.groupby(["architecture", "pretraining"], sort=False):
+        index = order.index(architecture)
+        panel = dict(row=index // cols + 1, col=index % cols + 1)
+        name, color = (pretrainings or {}).get(pretraining, pretraining), arm_color(pretraining)
         rows = rows.sort_values(x)
-        name = (f"{(architectures or {}).get(architecture, architecture)}, "
-                f"{(pretrainings or {}).get(pretraining, pretraining)}")
-        color = arm_color(pretraining)
-        _band(fig, rows, x, color, name, 100, (-100, 100))
-        _line(fig, rows, x, color, name, 100, (-100, 100), " points", dashes[architecture])
-    fig.add_hline(y=0, line=dict(color="black", width=1), annotation_text="no gain",
-                  annotation_position="bottom right")
-    _log_axis(fig, gains[x], x)
+        _band(fig, rows, x, color, name, 100, (-100, 100), **panel)
+        _line(fig, rows, x, color, name, 100, (-100, 100), " points", legend=name not in seen, **panel)
+        seen.add(name)
+    fig.add_hline(y=0, line=dict(color="black", width=1), row="all", col="all")
+    fig.update_xaxes(type="log", tickvals=sorted(pd.unique(gains[x]).tolist()) if len(gains) else None)
+    fig.update_xaxes(title_text=f"{x} (log scale)", row=rows_n)
+    fig.update_yaxes(title_text="gain (points; above 0: it pays)", col=1)
     fig.update_layout(title="Gain from pretraining over the same model from random weights",
-                      yaxis_title="gain in test accuracy (points)", hovermode="closest",
-                      legend=dict(orientation="h", y=-0.25), height=520)
+                      hovermode="closest", legend=dict(orientation="h", y=-0.15), height=300 * rows_n + 160)
     return fig
 
 

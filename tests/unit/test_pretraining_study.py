@@ -128,19 +128,26 @@ def test_the_headline_gives_no_interval_under_three_seeds():
     assert "no gain to report" in evidence.pretraining_headline(evidence.pretraining_gains(pd.DataFrame()))
 
 
-def test_the_gain_chart_draws_a_band_and_a_line_per_architecture_and_pretraining_with_zero_marked():
+def test_the_gain_chart_draws_a_panel_per_architecture_a_band_and_line_per_pretraining_with_zero_marked():
     gains = evidence.pretraining_gains(synthetic_results())
     fig = study_plots.gain_chart(gains, architectures=designs.ARCHITECTURE_TITLES, pretrainings=designs.PRETRAINING_TITLES)
     lines = [t for t in fig.data if t.mode == "lines+markers"]
     assert len(lines) == 10 and len(fig.data) == 20  # a band under every line
+    titles = [a.text for a in fig.layout.annotations]
+    assert titles == [designs.ARCHITECTURE_TITLES[a] for a in ("probe", "head", "finetune", "mlp")]
+    panels = {designs.ARCHITECTURE_TITLES[a]: axis for a, axis in zip(("probe", "head", "finetune", "mlp"),
+                                                                      ("x", "x2", "x3", "x4"))}
     assert fig.layout.xaxis.type == "log" and list(fig.layout.xaxis.tickvals) == [100, 300, 1000, 3000]
-    assert [s.y0 for s in fig.layout.shapes] == [0]  # zero marked
-    probe = next(t for t in lines if t.name == "frozen encoder + linear head, Fashion-MNIST masked autoencoder")
+    assert [s.y0 for s in fig.layout.shapes] == [0] * 4  # zero marked in each panel
+    probe = next(t for t in lines if t.name == "Fashion-MNIST masked autoencoder"
+                 and t.xaxis == panels["frozen encoder + linear head"])
     row = gains[(gains.architecture == "probe") & (gains.pretraining == "fashion-mae")].sort_values("labels")
     np.testing.assert_allclose(probe.y, 100 * row["mean"])  # in points
     np.testing.assert_allclose(probe.x, row["labels"])
-    same_pretraining = [t for t in lines if t.name.endswith("Fashion-MNIST masked autoencoder")]
-    assert len({t.line.color for t in same_pretraining}) == 1 and len({t.line.dash for t in same_pretraining}) == 3
+    same_pretraining = [t for t in lines if t.name == "Fashion-MNIST masked autoencoder"]
+    assert len({t.line.color for t in same_pretraining}) == 1 and len({t.xaxis for t in same_pretraining}) == 3
+    assert sorted(t.name for t in lines if t.showlegend) == sorted(  # one legend entry per pretraining
+        designs.PRETRAINING_TITLES[p] for p in ("mnist-ae", "fashion-ae", "fashion-mae"))
 
 
 @pytest.mark.parametrize("task", ["probe", "frozen_head", "mlp", "mlp_ae"])
