@@ -272,6 +272,20 @@ def shipped_results(name: str):
     return _read_results_file(path, "robustness" if name == "robustness" else None)
 
 
+# The seeds study of each preset, shipped under its own id (``study seeds --preset P --id ID --ship``).
+SEEDS_STUDIES = {"seed": "seeds", "improved": "seeds-improved"}
+
+
+def shipped_seeds(preset: str):
+    """The shipped seeds study's rows at ``preset`` (a DataFrame), or None when it has not run;
+    ``DamagedFileError`` as ``shipped_results``. Rows of another preset are left out: a study
+    id can be reused with any --preset."""
+    table = shipped_results(SEEDS_STUDIES.get(preset, f"seeds-{preset}"))
+    if table is not None and "preset" in table:
+        table = table[table["preset"] == preset]
+    return None if table is None or table.empty else table
+
+
 def ship(folder: Path, name: str, command: str, seconds: float) -> Path:
     """Copy a study's results into the shipped studies folder, with how they were made."""
     target = settings.studies_dir() / name

@@ -33,3 +33,18 @@ def test_an_autoencoders_results_read_back_by_their_psnr(tmp_path):
     table = pd.DataFrame({"key": ["task1/seed=0"], "arm": ["task1"], "seed": [0], "psnr_denoised": [16.9]})
     table.to_csv(tmp_path / store.RESULTS_FILE, index=False)
     assert store.read_results(tmp_path)["psnr_denoised"].tolist() == [16.9]  # not "damaged": no accuracy
+
+
+def test_each_preset_finds_its_own_seeds_study(tmp_path, monkeypatch):
+    studies = tmp_path / "studies"
+    monkeypatch.setenv(settings.STUDIES_DIR_ENV, str(studies))
+    assert store.shipped_seeds("seed") is None and store.shipped_seeds("improved") is None  # none shipped
+    shutil.copytree(settings.PROJECT_ROOT / "studies" / "seeds", studies / "seeds")
+    seed = store.shipped_seeds("seed")
+    assert len(seed) and set(seed["preset"]) == {"seed"}
+    assert store.shipped_seeds("improved") is None  # the seed preset's study says nothing of it
+    improved = seed.assign(preset="improved", accuracy=seed["accuracy"] + 0.03)
+    (studies / "seeds-improved").mkdir()
+    store.write_results(studies / "seeds-improved", pd.concat([improved, seed]))  # an id reused: both presets
+    assert store.shipped_seeds("improved")["accuracy"].tolist() == improved["accuracy"].tolist()
+    assert store.shipped_seeds("seed")["accuracy"].tolist() == seed["accuracy"].tolist()
