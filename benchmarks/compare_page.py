@@ -7,6 +7,9 @@ Seconds from asking (the address entered, a model chosen) to the page drawn (eve
 image), for: the first open with nothing cached, a change of the Task 2 model to one not seen
 yet, the change back, the page opened again in a new session, then the server restarted and
 the page opened and changed once more (its predictions then come from the disk cache only).
+Where the page has its sections in tabs (one drawn at a time), also the first chart shown: the
+"Training curves" tab opened in that new session (plotly's script loads then); "-" where the
+checkout has no such tab.
 The same steps under AppTest time the script runs alone (no browser drawing), each "server" a
 fresh Python process.
 ``--baseline DIR``: the same steps on another checkout of the lab (``git archive COMMIT | tar -x
@@ -63,6 +66,20 @@ def choose(page, key: str, label: str, name: str) -> float:
     start = time.time()
     option.click()
     return drawn_after(page, start, name)
+
+
+CHART_TAB = "Training curves"
+
+
+def open_tab(page, label: str) -> float | None:
+    """Click the tab ``label``; seconds until its first chart is drawn (None: no such tab)."""
+    tab = page.get_by_role("tab", name=label, exact=True)
+    if not tab.count():
+        return None
+    start = time.time()
+    tab.click()
+    page.locator("[data-testid='stPlotlyChart'] .main-svg").first.wait_for(timeout=600_000)
+    return wait_for_app(page, timeout_s=600, poll_ms=50) - start
 
 
 def server(project: Path, env: dict, log):
@@ -126,11 +143,12 @@ def environment(models_dir: Path) -> dict:
 
 STEPS = ("first open, nothing cached", "change to {other}, not cached", "change back to {a}, seen before",
          "open in a new session, same server", "first open after a server restart",
-         "change to {other} after the restart")
+         "change to {other} after the restart", f"then the {CHART_TAB} tab (first chart)")
 
 
-def measure(pw, project: Path, pair: tuple[str, str], other: str, models_dir: Path) -> list[float]:
-    """The steps on a server of ``project`` with fresh runs and cache folders: seconds each."""
+def measure(pw, project: Path, pair: tuple[str, str], other: str, models_dir: Path) -> list[float | None]:
+    """The steps on a server of ``project`` with fresh runs and cache folders: seconds each (None
+    for a step the checkout's page has not)."""
     a, b = pair
     env = environment(models_dir)
     folder = Path(env[settings.RUNS_DIR_ENV]).parent
@@ -159,6 +177,7 @@ def measure(pw, project: Path, pair: tuple[str, str], other: str, models_dir: Pa
                 wait_for_app(page)
                 results.append(open_compare(page, url, a))
                 results.append(choose(page, "compare_model_a", f"{other} (shipped)", other))
+                results.append(open_tab(page, CHART_TAB))
             finally:
                 stop(proc)
     finally:
@@ -196,6 +215,7 @@ def main(argv=None) -> None:
     width = max(map(len, steps))
     print(f"{'seconds to the page drawn'.ljust(width)}  " + "  ".join(f"{label:>16s}" for label in columns))
     for i, step in enumerate(steps):
-        print(f"{step.ljust(width)}  " + "  ".join(f"{values[i]:16.2f}" for values in columns.values()))
+        cells = [values[i] if i < len(values) else None for values in columns.values()]
+        print(f"{step.ljust(width)}  " + "  ".join("-".rjust(16) if v is None else f"{v:16.2f}" for v in cells))
     print(f"goal (issue 26): opens in at most {GOAL['open']:.0f} s, changes model in at most {GOAL['switch']:.0f} s "
           "once cached")

@@ -3,22 +3,33 @@ each figure with what it answers: which test is over the test images and which o
 the mirror averaging and label smoothing change, where augmentation stops on the curves.
 
 The models' test predictions are kept on disk (``loaders.test_predictions``): a model is predicted
-once, with a progress bar, and every later visit reads them without TensorFlow.
+once, with a progress bar, and every later visit reads them without TensorFlow. What the page
+computes from them (the comparison, its figures, the image grids) is kept per model file
+(``ENTRY_KEY``), so a change back to a pair seen before computes nothing. Below the headline
+figures and the two tests, one section is drawn at a time (tabs that run only the open one): the
+page opens and changes model without drawing every chart (``python -m benchmarks compare``).
 """
+
+import importlib
+import sys
+import threading
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
+from PIL import Image, ImageDraw, ImageFont
 
 from dae_core.analysis import assignment, metrics, plots, report
 from dae_core.data import datasets
 from dae_core.errors import DamagedFileError, LabError
+from dae_core.images import imaging
 from dae_core.models import catalog
 from dae_core.studies import evidence, store
 from dae_core.training.config import TrainConfig
 from dashboard import runtime
-from dashboard.loaders import load_test_set, test_predictions
-from dashboard.widgets import download_csv, guarded, pick_model, show_error, show_table
+from dashboard.loaders import load_test_set, test_predictions, test_set_key
+from dashboard.widgets import download_csv, guarded, pick_model, png_data_url, show_error, show_table
 
 runtime.run_through_app()
 
@@ -28,10 +39,29 @@ MCNEMAR_LABEL = "McNemar's test, over the test images, for these two trained mod
 SEEDS_LABEL = "The seeds study's paired t-test, over training seeds, for the two recipes"
 
 
+def entry_key(entry: catalog.ModelEntry) -> tuple:
+    """What the page draws of a model depends on: its file (path and modification time: the
+    predictions), its name and what its manifest or run records (curves, notes)."""
+    return entry.file_key, entry.label, entry.preset, repr(entry.history), repr(entry.config)
+
+
+ENTRY_KEY = {catalog.ModelEntry: entry_key}  # hash_funcs: the caches below, by model file
+# Kept as objects (cache_resource: nothing copied on a hit), shared by every session, only read.
+kept = st.cache_resource(max_entries=16, show_spinner=False, hash_funcs=ENTRY_KEY)
+
+
+@kept
+def _comparison(a: catalog.ModelEntry, b: catalog.ModelEntry, test_key: str, _predictions_a, _predictions_b,
+                _y) -> report.Comparison:
+    return report.comparison(a, b, _predictions_a, _predictions_b, _y)
+
+
 def compare_models(a: catalog.ModelEntry, b: catalog.ModelEntry) -> report.Comparison:
-    """From both models' kept predictions (computed once per model file, with a progress bar)."""
+    """From both models' kept predictions (computed once per model file, with a progress bar);
+    the comparison itself is kept per pair of model files."""
     test = load_test_set(TEST_SET)
-    return report.comparison(a, b, test_predictions(a, TEST_SET), test_predictions(b, TEST_SET), test.y)
+    predictions_a, predictions_b = test_predictions(a, TEST_SET), test_predictions(b, TEST_SET)
+    return _comparison(a, b, test_set_key(TEST_SET), predictions_a, predictions_b, test.y)
 
 
 def _names(entries) -> str:
@@ -126,15 +156,34 @@ def show_seeds_study(preset: str) -> bool:
     if seeds is not None and "preset" in seeds:  # the study's runs are of one preset: these models'?
         seeds = seeds[seeds["preset"] == preset]
     if seeds is None or seeds.empty:
+        if seeds is not None and "scipy.stats" not in sys.modules:
+            warm_up_statistics()  # the study is of another preset: a model of it may be chosen next
         st.caption(f"Not run at the {preset} preset: how far another seed would land is what the "
                    f"seeds study measures (`python -m dae_core study seeds --preset {preset}`, then the "
                    "Studies page).")
         return False
     st.caption(f"Over several seeds at the {preset} preset (the seeds study): mean test accuracy with "
                "its 95% interval.")
-    st.dataframe(evidence.summary(seeds), hide_index=True, key="compare_seeds")
-    st.markdown("\n".join(f"- Over seeds (paired t-test): {note}" for note in evidence.findings(seeds)))
+    summary, findings = seeds_evidence(seeds)
+    st.dataframe(summary, hide_index=True, key="compare_seeds")
+    st.markdown("\n".join(f"- Over seeds (paired t-test): {note}" for note in findings))
     return True
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def seeds_evidence(seeds: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """The seeds study's intervals and paired tests, kept by the study's rows."""
+    return evidence.summary(seeds), evidence.findings(seeds)
+
+
+@st.cache_resource(show_spinner=False)
+def warm_up_statistics() -> threading.Thread:
+    """Import scipy.stats (a second or more here) in the background, once per process: the seeds
+    study's intervals need it as soon as a model of its preset is chosen, and that change of model
+    should not wait for the import."""
+    thread = threading.Thread(target=importlib.import_module, args=("scipy.stats",), name="scipy-stats-warm-up")
+    thread.start()
+    return thread
 
 
 def augmentation_switch(entry: catalog.ModelEntry) -> int | None:
@@ -160,51 +209,114 @@ def curves_note(comp: report.Comparison, switches: dict[str, int]) -> str:
     return " ".join(parts)
 
 
-def show_curves_and_classes(comp: report.Comparison) -> None:
+@kept
+def curves_figure(a: catalog.ModelEntry, b: catalog.ModelEntry, metric: str) -> go.Figure:
+    switches = {e.name: epoch for e in (a, b) if (epoch := augmentation_switch(e))}
+    return plots.training_curves({a.name: a.history, b.name: b.history}, metric, plain_after=switches)
+
+
+def show_curves(comp: report.Comparison, test) -> None:
     a, b = comp.a, comp.b
-    st.subheader("Training curves")
     switches = {e.name: epoch for e in (a, b) if (epoch := augmentation_switch(e))}
     for column, metric in zip(st.columns(2), ("accuracy", "loss")):
-        column.plotly_chart(plots.training_curves({a.name: a.history, b.name: b.history}, metric,
-                                                  plain_after=switches), key=f"compare_curves_{metric}")
+        column.plotly_chart(curves_figure(a, b, metric), key=f"compare_curves_{metric}")
     if note := curves_note(comp, switches):
         st.caption(note)
-    st.subheader("Per class")
+
+
+@kept
+def bars_figure(a: catalog.ModelEntry, b: catalog.ModelEntry, test_key: str, metric: str,
+                _comp: report.Comparison) -> go.Figure:
+    return plots.per_class_bars(_comp.report_a.per_class, _comp.report_b.per_class, a.name, b.name, metric)
+
+
+def show_classes(comp: report.Comparison, test) -> None:
     st.caption("The *better* columns name the model with the higher figure of each pair.")
     show_table(comp.per_class(), "per_class", "compare")
     metric = st.segmented_control("Bars of", ["f1", "precision", "recall"], default="f1", required=True,
                                   key="compare_bars_metric")
-    st.plotly_chart(plots.per_class_bars(comp.report_a.per_class, comp.report_b.per_class,
-                                         a.name, b.name, metric), key="compare_bars")
+    st.plotly_chart(bars_figure(comp.a, comp.b, test_set_key(TEST_SET), metric, comp), key="compare_bars")
     with st.expander("The assignment's per-class figures"):
         show_table(report.assignment_per_class(), "assignment_per_class", "compare")
 
 
-def show_confusions(comp: report.Comparison) -> None:
-    st.subheader("Confusion matrices")
+@kept
+def confusion_figure(entry: catalog.ModelEntry, test_key: str, _result) -> go.Figure:
+    return plots.confusion_heatmap(_result.confusion, datasets.FASHION_CLASSES, entry.name)
+
+
+def show_confusions(comp: report.Comparison, test) -> None:
     for column, entry, result in zip(st.columns(2), (comp.a, comp.b), (comp.report_a, comp.report_b)):
         with column:
-            st.plotly_chart(plots.confusion_heatmap(result.confusion, datasets.FASHION_CLASSES, entry.name),
+            st.plotly_chart(confusion_figure(entry, test_set_key(TEST_SET), result),
                             key=f"compare_confusion_{entry.name}")
             rows = pd.Index(datasets.FASHION_CLASSES, name="true \\ predicted")
             download_csv(pd.DataFrame(result.confusion, rows, datasets.FASHION_CLASSES).reset_index(),
                          f"confusion_{entry.name}", "compare")
 
 
-def show_gallery(comp: report.Comparison, x_test: np.ndarray) -> None:
-    st.subheader("Right (green) and wrong (red) test images")
+CELL, BORDER, GAP, TITLE_HEIGHT = 112, 3, 12, 40  # pixels of the image grid: a test image 4x enlarged
+
+
+def image_grid_png(images: np.ndarray, titles: list[tuple[str, str]], colors: list[str],
+                   cols: int = GALLERY_SIZE) -> np.ndarray:
+    """Grey images (N, 28, 28[, 1]) in [0, 1] as one RGB picture, ``cols`` a row, each under its two
+    title lines and framed, both in its colour: one image for the browser to draw, not a chart."""
+    rows = max(1, -(-len(images) // cols))
+    width, height = CELL + 2 * BORDER + GAP, TITLE_HEIGHT + CELL + 2 * BORDER + GAP
+    picture = Image.new("RGB", (cols * width, rows * height), "white")
+    draw, font = ImageDraw.Draw(picture), ImageFont.load_default(size=14)
+    for i, (image, (first, second), color) in enumerate(zip(images, titles, colors)):
+        x, y = (i % cols) * width + GAP // 2, (i // cols) * height + GAP // 2
+        draw.text((x + width // 2 - GAP // 2, y + 2), f"{first}\n{second}", fill=color, font=font, anchor="ma",
+                  align="center")
+        draw.rectangle((x, y + TITLE_HEIGHT, x + CELL + 2 * BORDER - 1, y + TITLE_HEIGHT + CELL + 2 * BORDER - 1),
+                       fill=color)
+        picture.paste(Image.fromarray(imaging.to_display(image, CELL)), (x + BORDER, y + TITLE_HEIGHT + BORDER))
+    return np.asarray(picture)
+
+
+@kept
+def gallery(entry: catalog.ModelEntry, test_key: str, sample: int, _result, _x) -> str:
+    """A PNG data URL of ``GALLERY_SIZE`` right and as many wrong test images of ``entry``, chosen
+    by ``sample``."""
+    right, wrong = metrics.gallery_indices(_result.y_true, _result.y_pred, GALLERY_SIZE,
+                                           np.random.default_rng(sample))
+    names = datasets.FASHION_CLASSES
+    shown = np.concatenate([right, wrong]).astype(int)
+    titles = [(f"true {names[_result.y_true[i]]}", f"pred {names[_result.y_pred[i]]}") for i in shown]
+    colors = [plots.RIGHT_COLOR] * len(right) + [plots.WRONG_COLOR] * len(wrong)
+    return png_data_url(image_grid_png(_x[shown], titles, colors))
+
+
+def show_gallery(comp: report.Comparison, test) -> None:
+    st.markdown("**Right (green) and wrong (red) test images**")
     sample = st.number_input("Sample", 0, 10_000, 0, key="compare_gallery_sample", width=160,
                              help="Another number shows other images.")
-    for tab, entry, result in zip(st.tabs([comp.a.name, comp.b.name]), (comp.a, comp.b),
-                                  (comp.report_a, comp.report_b)):
-        right, wrong = metrics.gallery_indices(result.y_true, result.y_pred, GALLERY_SIZE,
-                                                np.random.default_rng(sample))
-        shown = np.concatenate([right, wrong])
-        names = datasets.FASHION_CLASSES
-        titles = [f"true {names[result.y_true[i]]}<br>pred {names[result.y_pred[i]]}" for i in shown]
-        colors = [plots.RIGHT_COLOR] * len(right) + [plots.WRONG_COLOR] * len(wrong)
-        tab.plotly_chart(plots.image_grid(x_test[shown], titles, colors, cols=GALLERY_SIZE),
-                         key=f"compare_gallery_{entry.name}")
+    for entry, result in ((comp.a, comp.report_a), (comp.b, comp.report_b)):
+        st.image(gallery(entry, test_set_key(TEST_SET), int(sample), result, test.x),
+                 caption=f"{entry.name}: {GALLERY_SIZE} test images it gets right (top row) and "
+                         f"{GALLERY_SIZE} it gets wrong (bottom row), each with its true and predicted class")
+
+
+def show_variants(comp: report.Comparison, test) -> None:
+    st.caption("Reported test figures of the variants the assignment also tried, beside ours "
+               "(empty until such a model is trained).")
+    show_table(report.variants_table(catalog.all_models()), "variants", "compare")
+
+
+# Below the headline figures and the tests, in tabs: the images first (no chart to load for them).
+SECTIONS = {"Right and wrong images": show_gallery, "Training curves": show_curves, "Per class": show_classes,
+            "Confusion matrices": show_confusions, "The assignment's variants": show_variants}
+
+
+def show_sections(comp: report.Comparison, test) -> None:
+    """One section at a time: choosing a tab reruns the page, and only the open tab's section runs
+    and is sent (a hidden tab's charts would cost the browser as much as shown ones)."""
+    for tab, show in zip(st.tabs(list(SECTIONS), key="compare_section", on_change="rerun"), SECTIONS.values()):
+        if tab.open:
+            with tab:
+                show(comp, test)
 
 
 def show_page() -> None:
@@ -220,13 +332,7 @@ def show_page() -> None:
     comp = compare_models(a, b)
     show_headline(comp)
     show_significance(comp)
-    show_curves_and_classes(comp)
-    show_confusions(comp)
-    show_gallery(comp, test.x)
-    st.subheader("The assignment's variants")
-    st.caption("Reported test figures of the variants the assignment also tried, beside ours "
-               "(empty until such a model is trained).")
-    show_table(report.variants_table(catalog.all_models()), "variants", "compare")
+    show_sections(comp, test)
 
 
 st.title("Task 2 against Task 3")

@@ -1,8 +1,11 @@
 """The Compare page shows the shipped models' figures on the 10,000 test images (the same as
 their manifest records), says what each figure answers (which test is over the test images and
 which over seeds, what mirror averaging and label smoothing change, where augmentation stops),
-keeps the models' predictions on disk, and says what to do when a model file is missing."""
+keeps the models' predictions on disk and what it computes from them in memory, draws one section
+at a time, and says what to do when a model file is missing."""
 
+import base64
+import io
 import json
 import re
 import shutil
@@ -11,35 +14,50 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from PIL import Image
 from scipy import stats as sps
 from streamlit.testing.v1 import AppTest
 
 from dae_core import settings
-from dae_core.analysis import assignment, predictions, report, stats
+from dae_core.analysis import assignment, plots, predictions, report, stats
 from dae_core.data import datasets
 from dae_core.models import catalog
 from dae_core.studies import evidence
-from dashboard import loaders
+from dashboard import loaders, runtime
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 A, B = "task2-seed", "task3-seed"
 
 
-def open_compare() -> AppTest:
+SECTIONS = ["Right and wrong images", "Training curves", "Per class", "Confusion matrices",
+            "The assignment's variants"]
+
+
+def open_compare(section: str | None = None) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=180)
     at.switch_page("pages/compare.py")
-    return at.run()
+    at.run()
+    return show_section(at, section) if section else at
+
+
+def show_section(at: AppTest, section: str) -> AppTest:
+    """Choose the tab ``section`` below the tests (the page runs only the open one)."""
+    at.session_state["compare_section"] = section
+    at.run()
+    assert not at.exception, at.exception
+    return at
 
 
 @pytest.fixture(scope="module")
 def page(shipped_models, tmp_path_factory) -> AppTest:
-    """One run of the page on the shipped models, for the tests that only read what it shows."""
+    """The page on the shipped models, for the tests that only read what it shows (each opens the
+    section it reads: the folders stay set while the module's tests run)."""
     with pytest.MonkeyPatch.context() as env:
         env.setenv(settings.MODELS_DIR_ENV, str(shipped_models))
         env.setenv(settings.RUNS_DIR_ENV, str(tmp_path_factory.mktemp("runs")))
         at = open_compare()
-    assert not at.exception, at.exception
-    return at
+        assert not at.exception, at.exception
+        yield at
 
 
 def shipped(name: str) -> catalog.ModelEntry:
@@ -76,7 +94,7 @@ def test_the_test_figures_are_those_the_manifest_records(models_dir, page):
 
 
 def test_per_class_figures_name_the_better_model_and_average_to_the_recorded_f1(models_dir, page):
-    at = page
+    at = show_section(page, "Per class")
     per_class = table_with(at, "better f1")
     assert list(per_class["class"]) == [*datasets.FASHION_CLASSES, "macro avg"]
     assert list(per_class["support"][:10]) == [1000] * 10
@@ -107,7 +125,7 @@ def test_mcnemar_counts_agree_with_the_two_accuracies(models_dir, page):
 
 
 def test_the_variants_table_shows_the_shipped_variants_beside_the_assignments(models_dir, page):
-    at = page
+    at = show_section(page, "The assignment's variants")
     variants = table_with(at, "variant")
     assert list(variants["model"]) == ["frozen_ae-seed", "unfrozen_ae-seed", "frozen_ae_noisy-seed"]
     assert list(variants["test accuracy"]) == [shipped(name).test["accuracy"] for name in variants["model"]]
@@ -115,8 +133,9 @@ def test_the_variants_table_shows_the_shipped_variants_beside_the_assignments(mo
 
 
 def test_every_table_can_be_downloaded(models_dir, page):
-    at = page
-    labels = {button.key: button.label for button in at.get("download_button")}
+    labels = {}
+    for section in SECTIONS:
+        labels.update({button.key: button.label for button in show_section(page, section).get("download_button")})
     for name in ("headline", "per_class", "variants", f"confusion_{A}", f"confusion_{B}"):
         assert labels[f"compare_csv_{name}"] == f"Download {name}.csv"
 
@@ -289,7 +308,7 @@ def test_label_smoothing_explains_a_test_loss_below_the_training_loss(mirrored_p
 
 
 def test_the_curves_mark_where_each_model_stops_augmenting(mirrored_pair):
-    at = open_compare()
+    at = open_compare("Training curves")
     assert not at.exception, at.exception
     switch = EPOCHS - round(EPOCHS * CLEAN)  # 30: the last epoch on augmented images
     for key in ("compare_curves_accuracy", "compare_curves_loss"):
@@ -304,8 +323,9 @@ def test_the_curves_mark_where_each_model_stops_augmenting(mirrored_pair):
 
 
 def test_the_seed_models_curves_have_no_switch(models_dir, page):
-    assert not any(c.value.startswith("Dotted lines") for c in page.caption)
-    assert not chart(page, "compare_curves_loss")["layout"].get("shapes")
+    at = show_section(page, "Training curves")
+    assert not any(c.value.startswith("Dotted lines") for c in at.caption)
+    assert not chart(at, "compare_curves_loss")["layout"].get("shapes")
 
 
 def test_predictions_are_kept_on_disk_and_a_damaged_cache_file_is_predicted_afresh(models_copy, use_models,
@@ -335,3 +355,84 @@ def test_predictions_are_kept_on_disk_and_a_damaged_cache_file_is_predicted_afre
     assert mcnemar_sentence(again) == sentence
     assert len(ran) == 1
     assert predictions.read_cache(kept[0], 10_000) is not None  # replaced by a whole one
+
+
+# --- one section at a time, and what is computed kept in memory ---------------------------------
+
+def images(at: AppTest) -> list[tuple[str, Image.Image]]:
+    """The shown images (st.image): caption and picture."""
+    shown = []
+    for element in at.get("image"):
+        for image in element.proto.imgs:
+            header, data = image.url.split(",", 1)
+            assert header == "data:image/png;base64"
+            shown.append((image.caption, Image.open(io.BytesIO(base64.b64decode(data))).convert("RGB")))
+    return shown
+
+
+def test_only_the_open_section_runs_and_the_images_come_first_as_one_picture_per_model(models_dir):
+    """The first view draws no chart: the right and wrong images are one PNG per model (a chart of 16
+    images cost the browser seconds); another tab runs its section alone."""
+    at = open_compare()
+    assert not at.exception, at.exception
+    assert [t.label for t in at.tabs] == SECTIONS
+    assert not at.get("plotly_chart")
+    shown = images(at)
+    assert [caption.split(":")[0] for caption, _ in shown] == [A, B]
+    assert "8 test images it gets right (top row) and 8 it gets wrong (bottom row)" in shown[0][0]
+    right, wrong = (np.array(Image.new("RGB", (1, 1), color)).reshape(3) for color in
+                    (plots.RIGHT_COLOR, plots.WRONG_COLOR))
+    for _, picture in shown:
+        pixels = np.asarray(picture)
+        top, bottom = pixels[:len(pixels) // 2], pixels[len(pixels) // 2:]
+        frames = {name: [int(np.all(half == color, axis=-1).sum()) for color in (right, wrong)]
+                  for name, half in (("top", top), ("bottom", bottom))}
+        assert frames["top"][0] > 8 * 400 and frames["top"][1] == 0  # 8 green frames, nothing red
+        assert frames["bottom"][1] > 8 * 400 and frames["bottom"][0] == 0
+    before = [np.asarray(picture) for _, picture in shown]
+    at.number_input(key="compare_gallery_sample").set_value(1).run()
+    assert not np.array_equal(np.asarray(images(at)[0][1]), before[0])  # other images
+
+    show_section(at, "Confusion matrices")
+    assert not at.get("image")
+    charts = [c.proto.id for c in at.get("plotly_chart")]
+    assert len(charts) == 2 and charts[0].endswith(f"compare_confusion_{A}") and charts[1].endswith(B)
+
+
+def test_a_pair_seen_before_is_drawn_again_without_computing_or_tensorflow(models_dir, monkeypatch):
+    """Another session (or a rerun) on a pair the server has shown: the comparison, its figures and
+    image grids are kept in memory by model file, so nothing is computed again, and nothing waits for
+    TensorFlow or loads a model."""
+    first = open_compare()
+    for section in SECTIONS:
+        show_section(first, section)
+    sentence = mcnemar_sentence(first)
+
+    def computed(*args, **kwargs):
+        raise AssertionError("computed again")
+    for module, name in ((report, "comparison"), (plots, "training_curves"), (plots, "per_class_bars"),
+                         (plots, "confusion_heatmap"), (predictions, "compute"), (predictions, "cached"),
+                         (runtime, "wait_for_tensorflow"), (loaders, "load_predictor")):
+        monkeypatch.setattr(module, name, computed)
+    at = open_compare()
+    assert not at.exception, at.exception
+    assert mcnemar_sentence(at) == sentence
+    assert len(images(at)) == 2
+    for section in SECTIONS[1:]:
+        show_section(at, section)
+    assert table_with(at, "variant")["model"].tolist()[0] == "frozen_ae-seed"
+    assert chart(show_section(at, "Confusion matrices"), f"compare_confusion_{A}")["data"][0]["type"] == "heatmap"
+
+
+def test_a_retrained_model_file_is_compared_afresh(use_models, models_copy, monkeypatch, tmp_path):
+    """The kept comparison is keyed by the model file: a file replaced under the same name (a new
+    modification time and contents) is predicted and compared again."""
+    folder = use_models(models_copy("task2", "task3"))
+    monkeypatch.setenv(settings.CACHE_DIR_ENV, str(tmp_path / "cache"))
+    sentence = mcnemar_sentence(open_compare())
+    # task3-seed.keras replaced by the Task 2 model: the same predictions on both sides
+    shutil.copyfile(folder / "task2-seed.keras", folder / "task3-seed.keras")  # a new modification time
+    at = open_compare()
+    assert not at.exception, at.exception
+    assert mcnemar_sentence(at) != sentence
+    assert f"{A} alone is right on 0 and {B} alone on 0 (p = 1)" in mcnemar_sentence(at)

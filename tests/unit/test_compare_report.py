@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dae_core.analysis import assignment, plots, predictions, report
+from dae_core.analysis import assignment, metrics, plots, predictions, report
 from dae_core.models.catalog import ModelEntry
 
 Y = np.arange(100) % 10
@@ -65,3 +65,19 @@ def test_training_curves_mark_each_models_augmentation_switch_in_its_colour():
     assert lines == [(6, plots.PALETTE[0]), (4, plots.PALETTE[1])]
     assert [a.text for a in fig.layout.annotations] == ["a: plain images from here", "b: plain images from here"]
     assert not plots.training_curves({"a": history}, "loss").layout.shapes
+
+
+def test_per_class_figures_and_confusion_are_sklearns():
+    """Counted in numpy (importing sklearn cost the Compare page a second): sklearn's figures, a class
+    never predicted or never present included (0, as sklearn's zero_division=0)."""
+    from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+
+    rng = np.random.default_rng(3)
+    for size in (1, 7, 500):
+        y = rng.integers(0, 9, size)  # class 9 never present
+        guess = np.where(rng.random(size) < 0.7, y, rng.integers(0, 8, size))  # 8, 9 never predicted
+        shown = metrics.per_class_table(y, guess)
+        expected = precision_recall_fscore_support(y, guess, labels=np.arange(10), zero_division=0)
+        for column, values in zip(("precision", "recall", "f1", "support"), expected):
+            assert shown[column][:10].to_numpy() == pytest.approx(values, abs=1e-12)
+        assert (metrics.confusion(y, guess) == confusion_matrix(y, guess, labels=np.arange(10))).all()

@@ -134,6 +134,15 @@ def test_mcnemar_real_predictions_detect_a_clear_winner():
         sps.binomtest(r.only_a_right, r.only_a_right + r.only_b_right).pvalue)
 
 
+@pytest.mark.parametrize("k, n", [(0, 0), (0, 1), (1, 2), (3, 7), (3, 8), (4, 8), (100, 219), (119, 319),
+                                  (413, 532), (4999, 10_000), (5000, 10_001), (10, 5000)])
+def test_mcnemar_p_is_scipys_exact_binomial_test(k, n):
+    """Summed in integers without scipy.stats (a second to import on a page): the same p."""
+    expected = sps.binomtest(k, n).pvalue if n else 1.0
+    assert stats.fair_binomial_p(k, n) == pytest.approx(expected, rel=1e-9, abs=1e-300)
+    assert stats.fair_binomial_p(n - k, n) == stats.fair_binomial_p(k, n)
+
+
 # --- summarise / compare_arms ----------------------------------------------------------
 
 ACC = {("dae", 100): [0.71, 0.74, 0.72], ("dae", 1000): [0.86, 0.87, 0.88],
