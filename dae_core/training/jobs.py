@@ -20,6 +20,7 @@ from pathlib import Path
 from dae_core.errors import JobError
 from dae_core.settings import PROJECT_ROOT
 from dae_core.store.runs import ACTIVE_STATES, Run, list_runs
+from dae_core.training import ray_cluster
 from dae_core.training.config import TrainConfig
 from dae_core.training.durations import format_duration
 from dae_core.training.preflight import check_config
@@ -45,6 +46,12 @@ def spawn(args: list[str], log_path: Path) -> int:
 
 def _launch(run: Run, args: list[str]) -> int:
     """Start the run's training process; record its pid."""
+    # Where it trains, said before its process starts (which connects to the cluster, seconds
+    # later): a run on a Ray cluster takes no place in this machine's queue (queue_position).
+    if "--ray" in args:
+        run.set_status("queued", ray=args[args.index("--ray") + 1])
+    else:  # a former Ray run resumed here
+        ray_cluster.forget(run)
     pid = spawn(args, run.log_path)
     # The child records its own pid too, seconds later (after its imports); only fill it in
     # while the child has not yet written, so its own state change is never overwritten.
@@ -103,10 +110,12 @@ def active_run(runs_dir: str | Path | None = None) -> Run | None:
 
 
 def queue_position(run: Run) -> int:
-    """How many active runs of the same runs folder are ahead of ``run`` (0: none, it is next)."""
-    if run.state() != "queued":
+    """How many active runs of the same runs folder are ahead of ``run`` (0: none, it is next).
+    Runs on a Ray cluster (their status names it) neither wait for this machine's training lock
+    nor hold it: they are in no one's way here, and nothing here is in theirs."""
+    if run.state() != "queued" or run.status().get("ray"):
         return 0
-    others = [r for r in active_runs(run.path.parent) if r.path != run.path]
+    others = [r for r in active_runs(run.path.parent) if r.path != run.path and not r.status().get("ray")]
     return sum(1 for r in others if r.status().get("state") == "running" or r.created() < run.created())
 
 
