@@ -1,8 +1,8 @@
 """Seconds one run spends beyond its epochs, trained here (``train.train_config``) and on a Ray
 cluster from here (``remote.train_on_ray``; a fresh local cluster on loopback that declares one GPU),
 the same tiny config each time, this process's TensorFlow already loaded. On Ray: with no GPU share
-(CPU workers are reused: the second run finds TensorFlow loaded) and with a GPU share (Ray gives each
-GPU task a fresh worker, which loads TensorFlow again).
+and with a GPU share, each in the trainer this driver keeps for that share (``ray_cluster.Trainers``):
+the first run of each loads TensorFlow there, the second finds it loaded.
 
     python -m benchmarks ray run [--repeats 2] [--epochs 3]     (reads $DAE_DATA_DIR)
 """
@@ -31,13 +31,14 @@ def main(argv=None) -> dict:
 
     config = make_config("task2", "seed", epochs=args.epochs, train_size=1000, batch_size=100,
                          data_dir=str(args.data_dir or settings.data_dir() or "") or None)
-    ways = {"here": lambda root: train_config(config, root, verbose=False),
-            "ray, no GPU share": lambda root: _on_ray(remote, Run.create(config.to_dict(), root), 0),
-            "ray, 1 GPU share": lambda root: _on_ray(remote, Run.create(config.to_dict(), root), 1)}
-    figures = {name: [] for name in ways}
     ray_cluster.start_local_cluster(num_cpus=2, num_gpus=1)
+    trainers = ray_cluster.Trainers()
+    ways = {"here": lambda root: train_config(config, root, verbose=False),
+            "ray, no GPU share": lambda root: _on_ray(remote, Run.create(config.to_dict(), root), 0, trainers),
+            "ray, 1 GPU share": lambda root: _on_ray(remote, Run.create(config.to_dict(), root), 1, trainers)}
+    figures = {name: [] for name in ways}
     try:
-        with tempfile.TemporaryDirectory() as tmp:
+        with trainers, tempfile.TemporaryDirectory() as tmp:
             for _ in range(args.repeats):
                 for name, train in ways.items():
                     start = time.time()
@@ -50,8 +51,10 @@ def main(argv=None) -> dict:
     return figures
 
 
-def _on_ray(remote, run, gpus: float):
-    remote.train_on_ray(run, gpus_per_run=gpus, verbose=False)
+def _on_ray(remote, run, gpus: float, trainers):
+    status = remote.train_on_ray(run, gpus_per_run=gpus, verbose=False, trainers=trainers)
+    assert status["state"] == "completed", status
+    print(f"  {run.id}: trained by process {status['worker_pid']}, Ray GPUs {status['ray_gpus']!r}", flush=True)
     return run
 
 

@@ -1,9 +1,10 @@
-"""A study's members as Ray tasks, one member per cluster CPU, with a GPU share each where the
-cluster has GPUs (``gpus_per_run``; default one GPU each, none on a cluster without).
+"""A study's members trained on a Ray cluster, one member per cluster CPU, with a GPU share each where
+the cluster has GPUs (``gpus_per_run``; default one GPU each, none on a cluster without). Each slot is
+a trainer (``ray_cluster.Trainer``, a Ray actor) that trains member after member, TensorFlow loaded once.
 
 ``address``: "auto" joins the cluster this machine is part of (``ray start`` beforehand), "host:port"
 that head node, "local" a fresh cluster on this machine, on loopback (tests, the benchmark); a process
-already connected by ``ray.init`` is used as is. No shared filesystem: a task gets the member's config
+already connected by ``ray.init`` is used as is. No shared filesystem: a trainer gets the member's config
 and the autoencoder it starts from as bytes, trains in a temporary folder, and returns the run folder
 packed without checkpoints, which lands in the study's runs folder under its id. ``data_dir`` is the
 driver's path: a worker without that folder reads its own $DAE_DATA_DIR (unset: Keras's download).
@@ -45,30 +46,39 @@ def execute(study: Study, verbose: bool, gpus_per_run: float | None = None) -> t
     """Keep every slot (a CPU, with its GPU share) busy with a ready member (one needing another's
     model waits for its record), record each as it finishes; returns the members not completed and
     each one's overhead."""
+    gpus = ray_cluster.gpu_share(gpus_per_run)
+    with ray_cluster.Trainers() as trainers:
+        return _keep_busy(study, verbose, gpus, trainers)
+
+
+def _keep_busy(study: Study, verbose: bool, gpus: float, trainers: ray_cluster.Trainers):
     import ray
 
     members, name = study.design().members, study.path.name
-    gpus = ray_cluster.gpu_share(gpus_per_run)
-    remote = ray.remote(**ray_cluster.task_options(gpus))(_train_member)
     todo = [m for m in members if not study.done(m)]
     running, shipped, overheads, gaps, last = {}, {}, [], [], time.time()
     while True:
         for member in _ready(study, todo, ray_cluster.slots(gpus) - len(running)):
             todo.remove(member)
             try:
-                running[remote.remote(*_task_args(study, member, shipped))] = member, time.time()
+                args = _task_args(study, member, shipped)
             except LabError as e:
                 _say(verbose, f"[study {name}] member {member.key} not started: {e}")
+                continue
+            trainer = trainers.take(gpus)  # an idle one, TensorFlow loaded, once there is one
+            running[trainer.call.remote(_train_member, *args)] = member, time.time(), trainer
         if not running:
             return [m for m in members if not study.done(m)], overheads
         [ref], _ = ray.wait(list(running), num_returns=1)
-        member, submitted = running.pop(ref)
+        member, submitted, trainer = running.pop(ref)
         try:
             run = _receive(study, member, *ray.get(ref))
-        except Exception as e:  # the training raised (RayTaskError) or its worker was lost
+        except Exception as e:  # the training raised (RayTaskError) or its trainer was lost
+            trainers.drop(trainer)  # a fresh one for the next member, whichever it was
             _say(verbose, f"[study {name}] member {member.key} failed: {getattr(e, 'cause', None) or e}")
             continue
-        # Tasks never outnumber CPUs, so this is Ray's cost beyond the epochs, not time in a queue.
+        trainers.give_back(trainer)
+        # Trainers never outnumber CPUs, so this is Ray's cost beyond the epochs, not time in a queue.
         overheads.append(time.time() - submitted - sum(r.get("seconds", 0) for r in run.metrics("epoch")))
         gaps.append(time.time() - last)  # time between completions: an ETA for parallel tasks
         last, remaining = time.time(), sum(not study.done(m) for m in members)
@@ -98,7 +108,7 @@ def _task_args(study: Study, member: Member, shipped: dict) -> tuple[dict, objec
 
 
 def _train_member(config: dict, encoder: bytes | None) -> tuple[str, bytes]:
-    """On a worker: the config trained as a run in a temporary folder; its id and packed folder
+    """In a trainer: the config trained as a run in a temporary folder; its id and packed folder
     (without checkpoints: only a resume reads them, and they double the bytes)."""
     from dae_core.training import train
 

@@ -1,7 +1,8 @@
 """What a run or a study member needs of Ray, shared by ``training.remote`` (one run) and
-``studies.ray_executor`` (a study's members): joining a cluster, the GPU share a task asks for,
-a run folder packed into bytes and back (no shared filesystem is assumed), and the worker side of
-a task (its placement, its output, the signal handlers training takes over).
+``studies.ray_executor`` (a study's members): joining a cluster, the GPU share a run asks for, the
+trainers (Ray actors) that train runs one after another, a run folder packed into bytes and back (no
+shared filesystem is assumed), and the worker side of a run (its placement, its output, the signal
+handlers training takes over).
 
 Ray is imported inside these functions: nothing of it loads without ``--ray``.
 """
@@ -119,11 +120,64 @@ def gpu_share(requested: float | None) -> float:
     return 1.0 if ray.cluster_resources().get("GPU", 0) > 0 else 0.0
 
 
-def task_options(gpus: float) -> dict:
-    """Ray's resources for one training. A GPU task gets a fresh worker process (Ray's default
-    ``max_calls=1`` for GPU tasks): TensorFlow reads CUDA_VISIBLE_DEVICES, which Ray sets to the
-    GPUs it assigned, once per process."""
-    return {"num_cpus": 1, "num_gpus": gpus}
+class Trainer:
+    """A process on the cluster that trains runs one after another: a Ray actor holding one CPU
+    and its GPU share for its life, so TensorFlow is imported once, by its first run.
+
+    Why an actor: Ray starts a fresh process for every GPU *task* (``max_calls=1``, its default
+    for them), which imports TensorFlow again (5-15 s here). Reusing task workers (``max_calls=0``)
+    could hand a process whose TensorFlow has already read CUDA_VISIBLE_DEVICES (once per process)
+    a task on another GPU; an actor's GPUs are assigned once, as it starts, and stay its own."""
+
+    def call(self, function, *args):
+        return function(*args)
+
+
+def trainer_options(gpus: float) -> dict:
+    """Ray's resources for one trainer. No restart by Ray: a lost run resumes from its checkpoint
+    instead (``remote._drive``), a lost study member waits for the study's next run."""
+    return {"num_cpus": 1, "num_gpus": gpus, "max_restarts": 0, "max_task_retries": 0}
+
+
+class Trainers:
+    """The trainers one driver keeps between its runs (a study's members, the benchmark's runs),
+    those idle by GPU share. ``take`` one (an idle one, else a new one), ``give_back`` it after a
+    call that returned, ``drop`` (end) it otherwise: its process may be gone, or busy with a run
+    being abandoned. An idle trainer holds its CPU and GPU share: ``close`` (or leaving the
+    ``with``) ends them all; the driver's end would too (Ray's ownership)."""
+
+    def __init__(self):
+        import ray
+
+        self.actor, self.idle, self.lent = ray.remote(Trainer), {}, {}
+
+    def take(self, gpus: float):
+        idle = self.idle.get(gpus)
+        trainer = idle.pop() if idle else self.actor.options(**trainer_options(gpus)).remote()
+        self.lent[trainer] = gpus
+        return trainer
+
+    def give_back(self, trainer) -> None:
+        """Ready for the driver's next run of its GPU share (nothing, once dropped)."""
+        if trainer in self.lent:
+            self.idle.setdefault(self.lent.pop(trainer), []).append(trainer)
+
+    def drop(self, trainer) -> None:
+        import ray
+
+        self.lent.pop(trainer, None)
+        ray.kill(trainer)
+
+    def close(self) -> None:
+        for trainer in [*self.lent, *(t for idle in self.idle.values() for t in idle)]:
+            self.drop(trainer)
+        self.idle = {}
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 def slots(gpus: float) -> int:
@@ -137,8 +191,8 @@ def slots(gpus: float) -> int:
 
 
 def placement() -> dict:
-    """Where this task runs, for the run's status: the node (host name and IP) and the GPU ids
-    Ray assigned it ("" for none)."""
+    """Where this trainer runs, for the run's status: the node (host name and IP) and the GPU ids
+    Ray assigned it as it started ("" for none)."""
     import ray
 
     context = ray.get_runtime_context()
@@ -148,16 +202,16 @@ def placement() -> dict:
 
 @contextmanager
 def worker_scope(log_path: Path):
-    """Around a training in a Ray task: its output into the run's log, Keras's state fresh (CPU
-    workers are reused), and Ray's own SIGTERM and SIGINT handlers back afterwards (``train_run``
-    makes them stop requests for its run)."""
+    """Around a training in a ``Trainer``: its output into the run's log, Keras's state fresh (a
+    trainer trains one run after another), and Ray's own SIGTERM and SIGINT handlers back afterwards
+    (``train_run`` makes them stop requests for its run)."""
     import keras
 
     handlers = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
     keras.backend.clear_session()
     try:
         with open(log_path, "a") as log, redirect_stdout(log), redirect_stderr(log):
-            print(f"Ray task on {socket.gethostname()}, process {os.getpid()}", flush=True)
+            print(f"Ray trainer on {socket.gethostname()}, process {os.getpid()}", flush=True)
             yield
     finally:
         for sig, handler in handlers.items():

@@ -1,12 +1,13 @@
 """One run trained on a Ray cluster, its folder kept on this machine (the driver's).
 
 The run folder here is an ordinary run: pages, ``runs``, Stop and Resume read and write it as for a
-local run. A Ray task (``_train_remote``) trains a copy of it in a temporary folder on a worker, as a
-``RelayedRun``: everything that copy writes, it also pushes to a ``Relay`` actor on the driver's node
-— metric records, status changes, and each whole epoch's checkpoint (with the TensorBoard files so
-far), in the order written. The driver (``train_on_ray``, normally the process that ``jobs`` starts
+local run. A trainer on the cluster (``ray_cluster.Trainer``, a Ray actor; a driver's runs train one
+after another in the same one, TensorFlow loaded once) runs ``_train_remote``: a copy of the run trained
+in a temporary folder, as a ``RelayedRun``. Everything that copy writes, it also pushes to a ``Relay``
+actor on the driver's node — metric records, status changes, and each whole epoch's checkpoint (with
+the TensorBoard files so far), in the order written. The driver (``train_on_ray``, normally the process that ``jobs`` starts
 for the run) takes them every ``POLL_S`` and writes them into the folder here, and passes the folder's
-STOP file the other way. At the end the task returns the model, the TensorBoard files and its log.
+STOP file the other way. At the end the call returns the model, the TensorBoard files and its log.
 
 The channel is an actor because it carries both ways at the worker's cost of a fire-and-forget call
 (``python -m benchmarks ray channel``: 0.6 ms a record against 3.8 ms for a ``ray.util.queue``; a
@@ -14,7 +15,7 @@ streaming generator answers faster but carries one way only, and the records are
 
 No shared filesystem: the config, the model files it starts from and, to resume, the checkpoints and
 status travel as bytes. A lost worker (its process or node died) is resumed from the last checkpoint
-that came back, ``retries`` times; a driver that dies takes its task with it (Ray's ownership), and
+that came back, ``retries`` times; a driver that dies takes its trainers with it (Ray's ownership), and
 the run then reads ``failed`` here and resumes as a local run does, from its last checkpoint.
 """
 
@@ -122,7 +123,7 @@ class RelayedRun(Run):
 
 def _train_remote(config: dict, run_id: str, shipped: bytes | None, models: dict, relay,
                   resume: bool) -> bytes:
-    """On a worker: the run trained (or resumed from the ``shipped`` folder) in a temporary folder,
+    """In a trainer: the run trained (or resumed from the ``shipped`` folder) in a temporary folder,
     its writes relayed; returns the model, TensorBoard files and log, packed."""
     import ray
 
@@ -135,7 +136,7 @@ def _train_remote(config: dict, run_id: str, shipped: bytes | None, models: dict
         run.write_config(ray_cluster.local_data_dir(config))
         # First, so the driver hears it started; the driver's pid means nothing on this machine.
         run.set_status("queued", pid=None, **ray_cluster.placement())
-        from dae_core.training import train  # TensorFlow: seconds
+        from dae_core.training import train  # TensorFlow: seconds, for a trainer's first run only
 
         with ray_cluster.worker_scope(run.log_path):
             try:
@@ -193,7 +194,7 @@ class Landing:
             os.replace(path, path.with_name(name + DAMAGED))
 
     def land(self, packed: bytes) -> dict:
-        """The task's result in place (its log after this process's), then its ending status."""
+        """The call's result in place (its log after this process's), then its ending status."""
         with tempfile.TemporaryDirectory(dir=self.run.path, prefix=".landing-") as tmp:
             ray_cluster.unpack(packed, Path(tmp))
             for path in sorted(Path(tmp).rglob("*")):
@@ -216,43 +217,49 @@ def _write_atomic(path: Path, data: bytes) -> None:
 
 
 def train_on_ray(run: Run, address: str | None = None, *, resume: bool = False,
-                 gpus_per_run: float | None = None, retries: int = 1, verbose: bool = True) -> dict:
+                 gpus_per_run: float | None = None, retries: int = 1, verbose: bool = True,
+                 trainers: ray_cluster.Trainers | None = None) -> dict:
     """Train (or resume) ``run`` on the Ray cluster at ``address`` (see ``ray_cluster.connect``),
     following it here until it ends; returns its final status. A worker lost on the way is resumed
-    from the last checkpoint here, up to ``retries`` times."""
+    from the last checkpoint here, up to ``retries`` times. ``trainers``: those a driver keeps for its
+    next runs (the run trains in an idle one of its GPU share, TensorFlow loaded); None: one for this
+    run only, ended with it."""
     try:
         connected = ray_cluster.connect(address)
     except JobError as e:  # said on the run's page too (a run started there has its folder already)
         run.set_status("failed", error=str(e))
         raise
     try:
-        return _drive(run, address, resume, gpus_per_run, retries, verbose)
+        if trainers is not None:
+            return _drive(run, address, resume, gpus_per_run, retries, verbose, trainers)
+        with ray_cluster.Trainers() as own:
+            return _drive(run, address, resume, gpus_per_run, retries, verbose, own)
     finally:
         if connected:
             connected.shutdown()
 
 
-def _drive(run: Run, address, resume: bool, gpus_per_run, retries: int, verbose: bool) -> dict:
+def _drive(run: Run, address, resume: bool, gpus_per_run, retries: int, verbose: bool,
+           trainers: ray_cluster.Trainers) -> dict:
     import ray
 
     config = check_config(TrainConfig.from_dict(run.config()))  # its model files exist here
     gpus = ray_cluster.gpu_share(gpus_per_run)
-    # No retry by Ray: it would start the run again from its first epoch; this resumes it instead.
-    task = ray.remote(**ray_cluster.task_options(gpus), max_retries=0)(_train_remote)
     models = {key: ray.put(path.read_bytes()) for key, path in _start_models(config).items()}
     run.set_status("queued", pid=os.getpid(), ray=address or "auto", ray_gpus_asked=gpus, **WORKER_UNKNOWN)
     for attempt in range(retries + 1):
         shipped = ray_cluster.pack(run.path, skip=RESUME_SKIP) if resume else None
         relay = _new_relay()
         landing = Landing(run, verbose)
-        ref = task.remote(run.config(), run.id, shipped, models, relay, resume)
+        trainer = trainers.take(gpus)
+        ref = trainer.call.remote(_train_remote, run.config(), run.id, shipped, models, relay, resume)
         try:
-            return _follow(run, relay, ref, landing)
-        except ray.exceptions.TaskCancelledError:
-            return run.set_status("failed", error="the Ray task was cancelled")
+            return _follow(run, relay, ref, landing, lambda: trainers.drop(trainer))
         except ray.exceptions.RayTaskError as e:  # packing or unpacking failed on the worker
+            trainers.drop(trainer)
             return run.set_status("failed", error=f"the Ray task failed: {e.cause or e}")
         except ray.exceptions.RayError as e:  # its worker process or node died
+            trainers.drop(trainer)
             lost = f"the Ray worker was lost ({type(e).__name__})"
             if attempt == retries:
                 return run.set_status("failed", error=lost)
@@ -263,12 +270,14 @@ def _drive(run: Run, address, resume: bool, gpus_per_run, retries: int, verbose:
             resume = True
         finally:
             ray.kill(relay)
+            trainers.give_back(trainer)  # after a run that ended there (a dropped one is not)
     raise AssertionError("unreachable")
 
 
-def _follow(run: Run, relay, ref, landing: Landing) -> dict:
-    """Take what the worker sends until its task ends, passing a stop request on; then land its
-    result. A stop before the worker has started cancels the task: it may wait long for room."""
+def _follow(run: Run, relay, ref, landing: Landing, abandon) -> dict:
+    """Take what the worker sends until its run ends, passing a stop request on; then land its
+    result. A stop before the worker has said anything ``abandon``s its trainer (ends it): it may
+    wait long for room, and Ray cannot cancel a call an actor has begun (loading TensorFlow)."""
     import ray
 
     asked = False
@@ -281,9 +290,9 @@ def _follow(run: Run, relay, ref, landing: Landing) -> dict:
             asked = True
             relay.request_stop.remote()
             if not landing.heard:
-                ray.cancel(ref, force=True)
+                abandon()
                 return run.set_status("stopped", error="stopped while waiting for the Ray cluster")
-    landing.apply(ray.get(relay.take.remote()))  # the last ones: the task flushed before returning
+    landing.apply(ray.get(relay.take.remote()))  # the last ones: the call flushed before returning
     return landing.land(ray.get(ref))
 
 

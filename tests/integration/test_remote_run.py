@@ -1,7 +1,8 @@
 """One run on a Ray cluster (a local one on loopback that declares a GPU it does not have): the run
 asks for its GPU share and gets it, TensorFlow falls back to the CPU, the run records its node and
 device, its records reach the run folder here while it trains, Stop ends it, and a killed worker is
-resumed from the last checkpoint that came back, each epoch recorded once."""
+resumed from the last checkpoint that came back, each epoch recorded once. A driver's runs on a GPU
+share train one after another in one trainer process, which keeps the GPU Ray gave it."""
 
 import os
 import signal
@@ -9,7 +10,6 @@ import socket
 import threading
 import time
 
-import pytest
 import ray
 
 from dae_core.cli import remote as remote_cli
@@ -18,13 +18,6 @@ from dae_core.store.runs import Run
 from dae_core.studies import designs, ray_executor, store
 from dae_core.training import ray_cluster, remote, run_table
 from dae_core.training.config import make_config
-
-
-@pytest.fixture(scope="module")
-def cluster():
-    ray_cluster.start_local_cluster(num_cpus=2, num_gpus=1)
-    yield ray
-    ray.shutdown()
 
 
 def tiny_run(tmp_path, data_dir, epochs: int) -> Run:
@@ -75,6 +68,25 @@ def test_a_run_gets_its_gpu_share_trains_on_the_cpu_and_streams_its_records_live
     assert row.where == f"{status['device']} on {status['node']}, Ray GPU 0"
 
 
+def test_a_drivers_runs_on_a_gpu_share_train_in_one_process_that_keeps_its_gpu(cluster, data_dir, tmp_path):
+    """Ray gives every GPU *task* a fresh process (TensorFlow imported again, seconds); a trainer is
+    one process for a driver's runs, its GPU assigned as it started (TensorFlow reads it once)."""
+    runs = [tiny_run(tmp_path, data_dir, epochs=1) for _ in range(2)]
+    with ray_cluster.Trainers() as trainers:
+        statuses = [remote.train_on_ray(run, gpus_per_run=1, verbose=False, trainers=trainers) for run in runs]
+        [trainer] = trainers.idle[1.0]  # given back after each run
+        visible = ray.get(trainer.call.remote(os.getenv, "CUDA_VISIBLE_DEVICES"))
+        assert ray.available_resources().get("GPU", 0) == 0  # an idle trainer keeps its share
+    assert [s["state"] for s in statuses] == ["completed"] * 2
+    assert statuses[0]["worker_pid"] == statuses[1]["worker_pid"] != os.getpid()
+    assert [s["ray_gpus"] for s in statuses] == ["0", "0"] and visible == "0"  # the GPU it was given, each run
+    assert all(s["device"].startswith("CPU") for s in statuses)
+    deadline = time.time() + 30
+    while ray.available_resources().get("GPU", 0) < 1 and time.time() < deadline:  # ended: its share is free
+        time.sleep(0.1)
+    assert ray.available_resources().get("GPU", 0) == 1
+
+
 def test_stop_ends_the_remote_run_after_its_batch_and_keeps_the_model(cluster, data_dir, tmp_path):
     run = tiny_run(tmp_path, data_dir, epochs=40)
     thread, ended = in_background(run)
@@ -114,13 +126,14 @@ def test_without_retries_a_lost_worker_leaves_a_failed_run_that_resumes_here(clu
     assert epochs_recorded(run) == list(range(1, 7))
 
 
-def test_a_study_member_asks_for_a_gpu_share_too(cluster, data_dir, tmp_path):
-    first = designs.label_efficiency(data_dir=str(data_dir), seeds=1, budgets=(100,), arms=("scratch",),
-                                     epochs_scale=0.1, steps_per_epoch=5).members[0]
-    study = store.Study.open(store.Design("one", "?", (first,)), runs_dir=tmp_path)
-    assert ray_executor.run_on_ray(study, None, verbose=False) == []
-    status = study.run_of(first.key).status()
-    assert status["ray_gpus"] == "0" and status["device"].startswith("CPU")
+def test_study_members_ask_for_a_gpu_share_too_and_train_in_one_trainer(cluster, data_dir, tmp_path):
+    members = designs.label_efficiency(data_dir=str(data_dir), seeds=2, budgets=(100,), arms=("scratch",),
+                                       epochs_scale=0.1, steps_per_epoch=5).members
+    study = store.Study.open(store.Design("two", "?", members), runs_dir=tmp_path)
+    assert len(members) == 2 and ray_executor.run_on_ray(study, None, verbose=False) == []
+    statuses = [study.run_of(member.key).status() for member in members]
+    assert all(s["ray_gpus"] == "0" and s["device"].startswith("CPU") for s in statuses)
+    assert statuses[0]["pid"] == statuses[1]["pid"] != os.getpid()  # one GPU: one trainer, one after another
 
 
 def test_a_damaged_checkpoint_the_worker_sets_aside_is_set_aside_here_too(cluster, data_dir, tmp_path):
