@@ -10,10 +10,6 @@ figures and the two tests, one section is drawn at a time (tabs that run only th
 page opens and changes model without drawing every chart (``python -m benchmarks compare``).
 """
 
-import importlib
-import sys
-import threading
-
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -156,8 +152,6 @@ def show_seeds_study(preset: str) -> bool:
     if seeds is not None and "preset" in seeds:  # the study's runs are of one preset: these models'?
         seeds = seeds[seeds["preset"] == preset]
     if seeds is None or seeds.empty:
-        if seeds is not None and "scipy.stats" not in sys.modules:
-            warm_up_statistics()  # the study is of another preset: a model of it may be chosen next
         st.caption(f"Not run at the {preset} preset: how far another seed would land is what the "
                    f"seeds study measures (`python -m dae_core study seeds --preset {preset}`, then the "
                    "Studies page).")
@@ -174,16 +168,6 @@ def show_seeds_study(preset: str) -> bool:
 def seeds_evidence(seeds: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     """The seeds study's intervals and paired tests, kept by the study's rows."""
     return evidence.summary(seeds), evidence.findings(seeds)
-
-
-@st.cache_resource(show_spinner=False)
-def warm_up_statistics() -> threading.Thread:
-    """Import scipy.stats (a second or more here) in the background, once per process: the seeds
-    study's intervals need it as soon as a model of its preset is chosen, and that change of model
-    should not wait for the import."""
-    thread = threading.Thread(target=importlib.import_module, args=("scipy.stats",), name="scipy-stats-warm-up")
-    thread.start()
-    return thread
 
 
 def augmentation_switch(entry: catalog.ModelEntry) -> int | None:

@@ -64,7 +64,7 @@ def mean_interval(values, confidence: float = 0.95) -> Interval:
     """
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must lie in (0, 1), got {confidence}")
-    from scipy import stats
+    from scipy import special  # stdtrit is scipy.stats.t.ppf, without scipy.stats' import (0.7 s against 0.1 s)
 
     arr = _values(values)
     if arr.size == 0:
@@ -73,7 +73,7 @@ def mean_interval(values, confidence: float = 0.95) -> Interval:
     if arr.size == 1:
         return Interval(mean, mean, mean, 1, float("nan"), confidence)
     std = float(arr.std(ddof=1))
-    half = float(stats.t.ppf(0.5 + confidence / 2, arr.size - 1) * std / np.sqrt(arr.size))
+    half = float(special.stdtrit(arr.size - 1, 0.5 + confidence / 2) * std / np.sqrt(arr.size))
     return Interval(mean, mean - half, mean + half, int(arr.size), std, confidence)
 
 
@@ -98,7 +98,7 @@ def paired_test(a, b, confidence: float = 0.95) -> PairedTest:
     Pairing removes the seed-to-seed spread that both arms share, so it sees smaller effects
     than comparing two independent intervals. Identical arms (all differences 0) get p = 1.
     """
-    from scipy import stats
+    from scipy import special
 
     a, b = _values(a), _values(b)
     if a.shape != b.shape:
@@ -109,8 +109,12 @@ def paired_test(a, b, confidence: float = 0.95) -> PairedTest:
     if ci.n >= 2:
         # scipy gives NaN (0/0) when every difference is zero; no difference at all means p = 1.
         same = bool(np.all(diff == 0))
-        p_value = 1.0 if same else float(stats.ttest_rel(a, b).pvalue)
+        # scipy.stats.ttest_rel's p, from the t distribution's CDF (scipy.special: no scipy.stats import)
+        t = ci.mean / (ci.std / np.sqrt(ci.n)) if ci.std > 0 else np.copysign(np.inf, ci.mean)
+        p_value = 1.0 if same else float(2 * special.stdtr(ci.n - 1, -abs(t)))
         if ci.n >= WILCOXON_MIN_N:
+            from scipy import stats
+
             wilcoxon_p = 1.0 if same else float(stats.wilcoxon(diff, method="exact").pvalue)
     return PairedTest(ci.n, ci.mean, ci.low, ci.high, p_value, wilcoxon_p, confidence)
 
