@@ -214,6 +214,7 @@ def test_members_and_archived_runs_stay_out_of_the_model_lists_and_the_overview(
     cards = " ".join(m.value for m in overview.markdown)
     assert f"**{plain.id}**" in cards and member.id not in cards and archived.id not in cards
     train = open_page("pages/train.py")
+    train.selectbox(key="train_task").set_value("task2").run()  # the runs' task (the page opens on Task 1)
     options = train.selectbox(key="train_start_from_task2_seed").options
     assert any(plain.id in o for o in options)
     assert not any(member.id in o or archived.id in o for o in options)
