@@ -63,6 +63,18 @@ def show_results(name: str, table: pd.DataFrame, key: str) -> None:
         widgets.show_table(table, key, "studies")
     if name == "seeds" and key.endswith("_shipped"):
         _show_precision_check(table)
+        _show_improved_preset()
+
+
+def _show_improved_preset() -> None:
+    """The seeds study at the improved preset (shipped under its own id), when shipped."""
+    improved, about = shipped(store.SEEDS_STUDIES["improved"])
+    if improved is None:
+        return
+    st.markdown("##### The improved preset")
+    st.caption(f"Made by `{about.get('command', '?')}` ({about.get('seconds', 0) / 60:.0f} min, "
+               f"{about.get('finished', '?')}).")
+    show_results("seeds", improved, "seeds_improved")
 
 
 PRECISION_STUDY = "seeds-bfloat16"  # the seeds study rerun in mixed bfloat16 (--precision, issue 24)

@@ -260,3 +260,19 @@ def test_the_seeds_study_in_bfloat16_is_set_against_the_float32_one_arm_by_arm(f
     assert f"{task2.mean() + 0.001:.4f} in bfloat16 against {task2.mean():.4f} in float32 over 3 seeds" in check
     assert "a difference of +0.10 points (95% CI +0.10 to +0.10), inside float32's interval" in check
     assert "##### The same study in mixed bfloat16" in [m.value for m in at.markdown]
+
+
+def test_the_improved_presets_seeds_study_shows_under_the_seeds_study_with_its_own_figure(folders):
+    seed = pd.read_csv(SHIPPED / "seeds" / "results.csv")
+    improved = seed.assign(preset="improved", accuracy=seed.accuracy + 0.03)
+    for name, table in (("seeds", seed), (store.SEEDS_STUDIES["improved"], improved)):
+        (folders / "studies" / name).mkdir(parents=True)
+        table.to_csv(folders / "studies" / name / "results.csv", index=False)
+    at = open_page("seeds")
+    assert not at.exception
+    markdown = [m.value for m in at.markdown]
+    assert "##### The improved preset" in markdown
+    headlines = [m for m in markdown if m.startswith("**") and "Task 2" in m]
+    assert len(headlines) == 2  # one per preset, each computed from its own rows
+    task2 = improved[improved.arm == "task2"].accuracy.mean()
+    assert f"{task2:.4f}" in headlines[1] and f"{task2:.4f}" not in headlines[0]
