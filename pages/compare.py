@@ -145,15 +145,15 @@ def show_seeds_study(preset: str) -> bool:
     """The seeds study's means and intervals beside these single runs, when it has been run;
     whether it was shown."""
     try:
-        seeds = store.shipped_results("seeds")
+        seeds = store.shipped_seeds(preset)  # the study of these models' preset, or None
     except DamagedFileError as e:  # named; the comparison above stands
         show_error(e)
         return False
-    if seeds is not None and "preset" in seeds:  # the study's runs are of one preset: these models'?
-        seeds = seeds[seeds["preset"] == preset]
-    if seeds is None or seeds.empty:
+    if seeds is None:
+        study_id = store.SEEDS_STUDIES.get(preset, f"seeds-{preset}")
+        ship = "" if study_id == "seeds" else f" --id {study_id} --ship"
         st.caption(f"Not run at the {preset} preset: how far another seed would land is what the "
-                   f"seeds study measures (`python -m dae_core study seeds --preset {preset}`, then the "
+                   f"seeds study measures (`python -m dae_core study seeds --preset {preset}{ship}`, then the "
                    "Studies page).")
         return False
     st.caption(f"Over several seeds at the {preset} preset (the seeds study): mean test accuracy with "

@@ -22,7 +22,7 @@ from dae_core import settings
 from dae_core.analysis import assignment, plots, predictions, report, stats
 from dae_core.data import datasets
 from dae_core.models import catalog
-from dae_core.studies import evidence
+from dae_core.studies import evidence, store
 from dashboard import loaders, runtime
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
@@ -436,3 +436,24 @@ def test_a_retrained_model_file_is_compared_afresh(use_models, models_copy, monk
     assert not at.exception, at.exception
     assert mcnemar_sentence(at) != sentence
     assert f"{A} alone is right on 0 and {B} alone on 0 (p = 1)" in mcnemar_sentence(at)
+
+
+def test_the_improved_pair_finds_its_own_seeds_study(mirrored_pair, tmp_path, monkeypatch):
+    studies = tmp_path / "studies"
+    monkeypatch.setenv(settings.STUDIES_DIR_ENV, str(studies))
+    at = open_compare()
+    assert ("Not run at the improved preset: how far another seed would land is what the seeds study measures "
+            "(`python -m dae_core study seeds --preset improved --id seeds-improved --ship`, then the Studies "
+            "page).") in [c.value for c in at.caption]
+    improved = {"task2": (0.947, 0.946, 0.949), "task3": (0.944, 0.947, 0.945)}
+    rows = [{"arm": arm, "seed": seed, "preset": "improved", "accuracy": acc}
+            for arm, accs in improved.items() for seed, acc in enumerate(accs)]
+    (studies / store.SEEDS_STUDIES["improved"]).mkdir(parents=True)
+    pd.DataFrame(rows).to_csv(studies / store.SEEDS_STUDIES["improved"] / "results.csv", index=False)
+    at = open_compare()
+    assert not at.exception
+    summary = table_with(at, "high").set_index("arm")
+    assert summary.loc["task2", "n"] == 3
+    assert summary.loc["task3", "mean"] == pytest.approx(stats.mean_interval(improved["task3"]).mean)
+    assert ("Over several seeds at the improved preset (the seeds study): mean test accuracy with its 95% "
+            "interval.") in [c.value for c in at.caption]
