@@ -48,14 +48,15 @@ def show_results(name: str, table: pd.DataFrame, key: str) -> None:
             show_results(name, rows, f"{key}_{preset}")
         return
     axis = "labels" if name in ("label-efficiency", "pretraining") else None
-    st.markdown(f"**{evidence.headline(name, table, axis)}**")
+    found = statistics(name, table, axis)
+    st.markdown(f"**{found['headline']}**")
     if name == "robustness":
         st.plotly_chart(study_plots.robustness_chart(table), key=f"studies_chart_{key}")
         st.dataframe(table.pivot_table(index=["noise", "level"], columns="model", values="accuracy").reset_index(),
                      hide_index=True)
-        notes = robustness.findings(table)
     else:
-        notes = _figure(name, table, axis, key)
+        _figure(name, found, axis, key)
+    notes = found["notes"]
     if notes:
         with st.expander(f"Every comparison in words ({len(notes)})"):
             st.markdown("\n".join(f"- {note}" for note in notes))
@@ -92,31 +93,44 @@ def _show_precision_check(float32: pd.DataFrame) -> None:
                f"{about.get('finished', '?')}): each seed's bfloat16 run paired with its float32 run.")
 
 
-def _figure(name: str, table: pd.DataFrame, axis: str | None, key: str) -> list[str]:
-    """The study's chart and compact table; returns its per-comparison sentences."""
+@st.cache_data(show_spinner=False, max_entries=64)
+def statistics(name: str, table: pd.DataFrame, axis: str | None) -> dict:
+    """A study's figures from its results table, computed once per table: the page runs again on
+    every click, and a shipped study's table never changes (a live study's grows, and each new table
+    is computed afresh). ``headline`` and ``notes`` (the per-comparison sentences) for every study;
+    ``gains`` for pretraining, ``diffs`` for a study with a reference arm, and ``summary`` and
+    ``compact`` for all but robustness."""
+    found = {"headline": evidence.headline(name, table, axis)}
+    if name == "robustness":
+        return {**found, "notes": robustness.findings(table)}
     if name == "pretraining":
-        gains = evidence.pretraining_gains(table, axis)
+        found["gains"] = evidence.pretraining_gains(table, axis)
+        found["notes"] = evidence.gain_sentences(found["gains"], axis)
+    else:
+        if name in evidence.REFERENCE:
+            found["diffs"] = evidence.differences(table, evidence.REFERENCE[name], axis)
+        found["notes"] = evidence.findings(table, axis)
+    return {**found, "summary": evidence.summary(table, axis), "compact": evidence.compact_table(table, axis)}
+
+
+def _figure(name: str, found: dict, axis: str | None, key: str) -> None:
+    """The study's chart and compact table, from ``statistics``."""
+    if name == "pretraining":
+        gains = found["gains"]
         complete = gains[gains["n"] >= evidence.INTERVAL_MIN_SEEDS]
         if len(complete):
             st.plotly_chart(study_plots.gain_chart(complete, axis, designs.ARCHITECTURE_TITLES,
                                                    designs.PRETRAINING_TITLES), key=f"studies_chart_{key}")
         else:
             st.info(f"No budget has 3 seeds per pair of arms yet: the gain chart waits for them ({NO_INTERVAL}).")
-        notes = evidence.gain_sentences(gains, axis)
-    else:
-        if name in evidence.REFERENCE:
-            reference = evidence.REFERENCE[name]
-            diffs = evidence.differences(table, reference, axis)
-            if len(diffs):
-                st.plotly_chart(study_plots.difference_chart(diffs, axis, reference, designs.ARM_TITLES),
-                                key=f"studies_chart_{key}")
-        notes = evidence.findings(table, axis)
-    summary = evidence.summary(table, axis)
-    st.dataframe(evidence.compact_table(table, axis), hide_index=True)
+    elif len(found.get("diffs", ())):
+        st.plotly_chart(study_plots.difference_chart(found["diffs"], axis, evidence.REFERENCE[name],
+                                                     designs.ARM_TITLES), key=f"studies_chart_{key}")
+    summary = found["summary"]
+    st.dataframe(found["compact"], hide_index=True)
     few = int(summary["n"].min()) if len(summary) else 0
     st.caption(CELLS + "." if few >= evidence.INTERVAL_MIN_SEEDS else
                f"Test accuracy in points, {few} seed{'s' * (few != 1)} at the fewest: no 95% intervals. {NO_INTERVAL}.")
-    return notes
 
 
 def live_folder(study_id: str, runs_dir: Path | None = None) -> Path:
