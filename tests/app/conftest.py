@@ -10,6 +10,7 @@ page evaluates a model once per test session (its caches are keyed by file and t
 
 import functools
 import json
+import os
 import shutil
 import threading
 from pathlib import Path
@@ -73,9 +74,16 @@ def kept_results(tmp_path_factory):
     """One folder of kept results ($DAE_CACHE_DIR) for the session's page tests, never the user's.
     A model's test predictions are kept under a hash of its file's contents, so the copies of the
     shipped models that tests put in runs or folders of their own are predicted once per session,
-    as on a server that has seen them. A test about the kept files sets a folder of its own."""
+    as on a server that has seen them. A test about the kept files sets a folder of its own.
+    Under pytest-xdist (README's quick loop) the workers share the folder, as servers do (each file
+    is written atomically): a model is predicted once per session, not once per worker."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # each worker's basetemp is <the session's>/popen-gwN
+        folder = tmp_path_factory.getbasetemp().parent / "kept-results"
+        folder.mkdir(exist_ok=True)
+    else:
+        folder = tmp_path_factory.mktemp("cache")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(settings.CACHE_DIR_ENV, str(tmp_path_factory.mktemp("cache")))
+        patch.setenv(settings.CACHE_DIR_ENV, str(folder))
         yield
 
 
