@@ -90,7 +90,7 @@ def _training_study(args):
         if unknown:
             raise ValueError(f"task {', '.join(sorted(unknown))} unknown; choose from {', '.join(TASKS)}")
         options["tasks"] = args.tasks
-    elif args.preset != "seed":
+    if args.preset != "seed" and args.name in LABEL_STUDIES:
         raise ValueError(f"the {args.name} study trains at the seed preset only")
     grid = dict(budgets=args.budgets, arms=args.arms, steps_per_epoch=args.steps_per_epoch)
     grid = {k: v for k, v in grid.items() if v}

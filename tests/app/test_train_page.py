@@ -101,7 +101,7 @@ def test_task3_improved_loads_its_preset_and_offers_the_shipped_autoencoder_of_t
     assert at.number_input(key="train_epochs").value == improved.epochs
     assert at.number_input(key="train_batch_size").value == improved.batch_size
     # The recipe's hidden settings are stated, with the epochs as the widgets set them.
-    assert "flips and shifts for 15 epochs, then plain images for the last 5" in recipe_caption(at)
+    assert "flips and shifts, a patch erased from 50% of the images, for 30 epochs, then plain images for the last 10" in recipe_caption(at)
     at.number_input(key="train_epochs").set_value(8).run()
     assert "for 6 epochs, then plain images for the last 2" in recipe_caption(at)
     encoder = at.selectbox(key="train_encoder")

@@ -48,3 +48,16 @@ def test_each_preset_finds_its_own_seeds_study(tmp_path, monkeypatch):
     store.write_results(studies / "seeds-improved", pd.concat([improved, seed]))  # an id reused: both presets
     assert store.shipped_seeds("improved")["accuracy"].tolist() == improved["accuracy"].tolist()
     assert store.shipped_seeds("seed")["accuracy"].tolist() == seed["accuracy"].tolist()
+
+
+def test_the_seeds_study_runs_at_the_improved_preset_and_label_studies_refuse_it(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv(settings.STUDIES_DIR_ENV, str(tmp_path / "studies"))
+    runs = tmp_path / "runs"
+    study = store.Study.open(designs.seeds_study(preset="improved"), "seeds-improved", runs)
+    assert {m.config["preset"] for m in study.design().members} == {"improved"}
+    # the command line makes the same design (another would be refused as "exists with other settings")
+    assert main(["study", "seeds", "--preset", "improved", "--id", "seeds-improved", "--results-only",
+                 "--runs-dir", str(runs)]) == 0
+    assert main(["study", "label-efficiency", "--preset", "improved", "--results-only",
+                 "--runs-dir", str(runs)]) == 2
+    assert "the label-efficiency study trains at the seed preset only" in capsys.readouterr().err
