@@ -51,6 +51,10 @@ def test_a_ray_run_is_followed_live_stopped_from_the_page_and_says_where_it_trai
     assert any("epoch" in text and "CPU" in text for *_, text in looks), f"no epoch progress shown: {looks}"
     training = page.get_by_text(f"Trains on the Ray cluster at {cluster}")
     assert "Ray GPU 0" in training.first.inner_text()
+    [run] = [r for r in list_runs(server_env[settings.RUNS_DIR_ENV]) if r.id not in before]
+    while not run.latest_checkpoint():  # a whole epoch first, so that the stopped run can resume
+        assert time.time() - start < TRAINING_TIMEOUT_S, "no epoch came back in time"
+        time.sleep(0.2)
 
     page.locator(".st-key-train_stop button").first.click()  # a fragment rerun may leave the old one a moment
     alert(page, "Warning", "Stopped after epoch").wait_for(timeout=120_000)
