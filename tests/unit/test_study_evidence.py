@@ -109,7 +109,7 @@ def test_the_robustness_headline_names_the_most_robust_model_per_noise_kind():
     headline = robustness.headline(table)
     assert headline == evidence.headline("robustness", table)
     assert headline.startswith("Under each noise kind's heaviest level, the most accuracy is kept by task3-seed "
-                               "for 2 of the 4 kinds (gaussian 0.5: 0.343 against task2-seed's 0.185;")
+                               "for 2 of the 5 kinds (gaussian 0.5: 0.343 against task2-seed's 0.185;")
     assert headline.endswith("single models, no intervals.")
 
 
