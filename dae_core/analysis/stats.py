@@ -64,7 +64,7 @@ def mean_interval(values, confidence: float = 0.95) -> Interval:
     """
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must lie in (0, 1), got {confidence}")
-    from scipy import special  # stdtrit is scipy.stats.t.ppf, without scipy.stats' import (0.7 s against 0.1 s)
+    from scipy import special  # stdtrit is scipy.stats.t.ppf, without scipy.stats' slower import
 
     arr = _values(values)
     if arr.size == 0:

@@ -125,7 +125,7 @@ class Trainer:
     and its GPU share for its life, so TensorFlow is imported once, by its first run.
 
     Why an actor: Ray starts a fresh process for every GPU *task* (``max_calls=1``, its default
-    for them), which imports TensorFlow again (5-15 s here). Reusing task workers (``max_calls=0``)
+    for them), which imports TensorFlow again. Reusing task workers (``max_calls=0``)
     could hand a process whose TensorFlow has already read CUDA_VISIBLE_DEVICES (once per process)
     a task on another GPU; an actor's GPUs are assigned once, as it starts, and stay its own."""
 

@@ -183,6 +183,9 @@ def test_a_damaged_file_is_named_and_the_rest_stays_up(lab, kind, how, capsys):
         with pytest.raises(DamagedFileError) as caught:
             store.shipped_results("seeds")
         names(caught.value, path)
+        with pytest.raises(DamagedFileError) as caught:
+            store.shipped_seeds("seed")  # Compare's reader of a preset's seeds study
+        names(caught.value, path)
         with pytest.raises(DamagedFileError):
             store.read_results(path.parent)
     elif kind == "about":
