@@ -193,18 +193,21 @@ def curves_note(comp: report.Comparison, switches: dict[str, int]) -> str:
     return " ".join(parts)
 
 
+def augmentation_switches(a: catalog.ModelEntry, b: catalog.ModelEntry) -> dict[str, int]:
+    """Model name -> its last epoch on augmented images, for those followed by plain ones."""
+    return {e.name: epoch for e in (a, b) if (epoch := augmentation_switch(e))}
+
+
 @kept
 def curves_figure(a: catalog.ModelEntry, b: catalog.ModelEntry, metric: str) -> go.Figure:
-    switches = {e.name: epoch for e in (a, b) if (epoch := augmentation_switch(e))}
-    return plots.training_curves({a.name: a.history, b.name: b.history}, metric, plain_after=switches)
+    return plots.training_curves({a.name: a.history, b.name: b.history}, metric, plain_after=augmentation_switches(a, b))
 
 
 def show_curves(comp: report.Comparison, test) -> None:
     a, b = comp.a, comp.b
-    switches = {e.name: epoch for e in (a, b) if (epoch := augmentation_switch(e))}
     for column, metric in zip(st.columns(2), ("accuracy", "loss")):
         column.plotly_chart(curves_figure(a, b, metric), key=f"compare_curves_{metric}")
-    if note := curves_note(comp, switches):
+    if note := curves_note(comp, augmentation_switches(a, b)):
         st.caption(note)
 
 
