@@ -20,7 +20,7 @@ About 5 minutes on a busy 2-core CPU; ``--profile`` adds 3.
 
 ``--profile``: where the improved preset's epoch goes: the models' multiply-adds per image and
 parameters, and the improved Task 2 CNN timed (float32) without batch norm, at batch 1,000, and
-the seed CNN at batch 128. Reads $DAE_DATA_DIR (or ``--data-dir``).
+the seed CNN at batch 128; and compiled by XLA in both precisions. Reads $DAE_DATA_DIR (or ``--data-dir``).
 """
 
 from __future__ import annotations
@@ -60,9 +60,10 @@ def bench_config(task: str, preset: str, args, **values):
                        data_dir=args.data_dir, **values)
 
 
-def fit_epoch_seconds(config, arrays: dict, policy: str) -> list[float]:
+def fit_epoch_seconds(config, arrays: dict, policy: str, jit: bool = False) -> list[float]:
     """Seconds of each epoch of ``config`` fitted under ``policy``, the model and pipeline as a
-    run builds them; checks that the model's output is float32."""
+    run builds them (``jit``: compiled by XLA, which Keras leaves off on a CPU); checks that the
+    model's output is float32."""
     import keras
 
     keras.backend.clear_session()
@@ -71,6 +72,9 @@ def fit_epoch_seconds(config, arrays: dict, policy: str) -> list[float]:
     try:
         model = train.build_model(config, config.steps_per_epoch)
         assert model.output.dtype == "float32", (config.task, policy, model.output.dtype)
+        if jit:
+            model.compile(optimizer=model.optimizer, loss=model.loss, jit_compile=True,
+                          metrics=["mse"] if config.is_autoencoder else ["accuracy"])
         y = None if config.is_autoencoder else arrays["y_train"]
         data = train.make_dataset(arrays["x_train"], y, config.batch_size, shuffle=True, seed=config.seed,
                                   noise=config.input_noise, augment=config.augment, erase=config.erase,
@@ -183,6 +187,8 @@ def profile(args) -> None:
     variants = {  # label -> (config values, policy)
         "as the preset (batch norm, batch 128)": ({}, "float32"),
         "as the preset, mixed bfloat16": ({}, "mixed_bfloat16"),
+        "as the preset, XLA": ({"jit": True}, "float32"),
+        "as the preset, mixed bfloat16, XLA": ({"jit": True}, "mixed_bfloat16"),
         "without batch norm": ({"arch_values": {"batch_norm": False}}, "float32"),
         "without batch norm, mixed bfloat16": ({"arch_values": {"batch_norm": False}}, "mixed_bfloat16"),
         "without augmentation": ({"augment": False}, "float32"),
@@ -191,12 +197,14 @@ def profile(args) -> None:
     }
     samples = args.improved_steps * 128  # the same images an epoch at every batch size
     for label, (values, policy) in variants.items():
+        values = dict(values)
+        jit = values.pop("jit", False)
         steps = max(2, round(samples / values.get("batch_size", 128)))
         config = dataclasses.replace(bench_config("task2", "improved", args, **values), steps_per_epoch=steps)
         arrays = train.load_task_data(config)
         steady = []
         for _ in range(args.rounds):
-            steady += fit_epoch_seconds(config, arrays, policy)[1:]
+            steady += fit_epoch_seconds(config, arrays, policy, jit)[1:]
         rate = config.steps_per_epoch * config.batch_size / statistics.median(steady)
         print(f"  {label:40s} {rate:7.0f} samples/s  ({48_000 / rate:5.0f} s per 48,000-image epoch)",
               flush=True)

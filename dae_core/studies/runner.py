@@ -61,6 +61,9 @@ def run_locally(study: Study, verbose: bool = True, on_member=None) -> list[Memb
     todo = [m for m in study.design().members if not study.done(m)]
     total, durations = len(study.design().members), []
     for finished, member in enumerate(todo, start=1):
+        if verbose:  # which member the epoch lines below belong to
+            print(f"[study {study.path.name}] member {member.key}: {total - len(todo) + finished} of {total}",
+                  flush=True)
         started = time.time()
         if _run_member(study, member, train, verbose) != "completed":
             return todo[finished - 1:]

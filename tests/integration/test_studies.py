@@ -71,6 +71,7 @@ def test_a_study_killed_halfway_continues_without_repeating_finished_members(dat
     assert rerun.returncode == 0, rerun.stderr[-2000:]
     after = completed(tmp_path)
     assert len(after) == 8 and before <= after  # the finished runs were kept, not redone
+    assert f": {len(before) + 1} of 8" in rerun.stdout  # the rerun names the member it starts at
     members = json.loads(study_file.read_text())["runs"]
     assert set(members.values()) == after
 
