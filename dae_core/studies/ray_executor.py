@@ -47,7 +47,8 @@ def execute(study: Study, verbose: bool, gpus_per_run: float | None = None) -> t
     model waits for its record), record each as it finishes; returns the members not completed and
     each one's overhead."""
     gpus = ray_cluster.gpu_share(gpus_per_run)
-    with ray_cluster.Trainers() as trainers:
+    # One trainer per CPU (``slots``), so one thread each: uncapped, they would contend for cores.
+    with ray_cluster.Trainers(cpu_threads=1) as trainers:
         return _keep_busy(study, verbose, gpus, trainers)
 
 

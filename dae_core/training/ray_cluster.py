@@ -127,7 +127,18 @@ class Trainer:
     Why an actor: Ray starts a fresh process for every GPU *task* (``max_calls=1``, its default
     for them), which imports TensorFlow again. Reusing task workers (``max_calls=0``)
     could hand a process whose TensorFlow has already read CUDA_VISIBLE_DEVICES (once per process)
-    a task on another GPU; an actor's GPUs are assigned once, as it starts, and stay its own."""
+    a task on another GPU; an actor's GPUs are assigned once, as it starts, and stay its own.
+
+    ``threads``: TensorFlow's thread pools capped at this size (set before any TensorFlow op runs).
+    Uncapped, every trainer on a node uses all of its cores, so trainers sharing a node contend
+    for them (``python -m benchmarks threads``)."""
+
+    def __init__(self, threads: int | None = None):
+        if threads:
+            import tensorflow as tf
+
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
+            tf.config.threading.set_inter_op_parallelism_threads(threads)
 
     def call(self, function, *args):
         return function(*args)
@@ -144,16 +155,20 @@ class Trainers:
     those idle by GPU share. ``take`` one (an idle one, else a new one), ``give_back`` it after a
     call that returned, ``drop`` (end) it otherwise: its process may be gone, or busy with a run
     being abandoned. An idle trainer holds its CPU and GPU share: ``close`` (or leaving the
-    ``with``) ends them all; the driver's end would too (Ray's ownership)."""
+    ``with``) ends them all; the driver's end would too (Ray's ownership).
 
-    def __init__(self):
+    ``cpu_threads``: the threads of a trainer without a GPU share, for drivers that keep one trainer
+    busy per CPU (a study); by default a trainer uses all of its node's cores (one run at a time)."""
+
+    def __init__(self, cpu_threads: int | None = None):
         import ray
 
-        self.actor, self.idle, self.lent = ray.remote(Trainer), {}, {}
+        self.actor, self.idle, self.lent, self.cpu_threads = ray.remote(Trainer), {}, {}, cpu_threads
 
     def take(self, gpus: float):
         idle = self.idle.get(gpus)
-        trainer = idle.pop() if idle else self.actor.options(**trainer_options(gpus)).remote()
+        threads = None if gpus else self.cpu_threads
+        trainer = idle.pop() if idle else self.actor.options(**trainer_options(gpus)).remote(threads)
         self.lent[trainer] = gpus
         return trainer
 

@@ -53,6 +53,15 @@ def test_a_failing_member_is_reported_and_left_for_the_next_run(cluster, data_di
     assert not list_runs(tmp_path)
 
 
+def test_a_study_s_trainers_run_tensorflow_on_one_thread_each_a_single_run_s_on_all(cluster):
+    import tensorflow as tf
+
+    threads = tf.config.threading.get_intra_op_parallelism_threads  # 0: TensorFlow's all cores
+    with ray_cluster.Trainers(cpu_threads=1) as capped, ray_cluster.Trainers() as uncapped:
+        assert ray.get(capped.take(0.0).call.remote(threads)) == 1
+        assert ray.get(uncapped.take(0.0).call.remote(threads)) == 0
+
+
 def test_without_ray_installed_the_error_says_how_to_install_it(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # what `import ray` meets where it is not installed
     design = designs.label_efficiency(**TINY)
