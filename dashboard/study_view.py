@@ -78,6 +78,14 @@ def _show_improved_preset() -> None:
     show_results("seeds", improved, "seeds_improved")
 
 
+def show_live_improved() -> None:
+    """The seeds study at the improved preset on this machine (its own id, as the CLI runs it)."""
+    folder = live_folder(store.SEEDS_STUDIES["improved"])
+    if on_this_machine(folder):
+        st.markdown(f"##### The improved preset (`{folder.name}`)")
+        show_live("seeds", folder, "seeds_improved_live")
+
+
 PRECISION_STUDY = "seeds-bfloat16"  # the seeds study rerun in mixed bfloat16 (--precision, issue 24)
 
 
@@ -160,11 +168,16 @@ def show_progress(folder: Path, polling: bool) -> None:
     st.progress(done / total if total else 0.0, text=text)
 
 
+def on_this_machine(folder: Path) -> bool:
+    """Whether the runs folder holds the study: started, running or with results."""
+    return store.Study(folder).exists() or runner.study_active(folder) or (folder / store.RESULTS_FILE).exists()
+
+
 def show_live(name: str, folder: Path, key: str) -> None:
     """A study on this machine: its progress (polled while it runs) and its results so far."""
-    polling = runner.study_active(folder)
-    if not (store.Study(folder).exists() or polling or (folder / store.RESULTS_FILE).exists()):
+    if not on_this_machine(folder):
         return
+    polling = runner.study_active(folder)
     st.fragment(show_progress, run_every=2.0 if polling else None)(folder, polling)
     results = live_results(folder)
     if results is not None and len(results):

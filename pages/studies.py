@@ -46,6 +46,8 @@ with widgets.guarded():
     else:
         study_view.start_full(name, about)
     study_view.show_live(name, study_view.live_folder(name), f"{name}_live")
+    if name == "seeds":
+        study_view.show_live_improved()
     if name == "label-efficiency":
         st.subheader("Demo")
         st.caption("Eight tiny members (2 seeds, a few steps each) in a runs folder of their own: they never "

@@ -1,7 +1,8 @@
 """The Studies page reads like a paper's figure: a headline computed from the data, each arm's
 difference from the reference arm in its band, a compact table, the sentences folded away, plain arm
 names, no interval under 3 seeds; the full study asks first, with its time; the demo runs in a runs
-folder of its own that one click clears; a running study (pretraining) shows its results so far."""
+folder of its own that one click clears; a running study (pretraining, the improved preset's seeds
+study) shows its progress and results so far."""
 
 import json
 import os
@@ -276,3 +277,18 @@ def test_the_improved_presets_seeds_study_shows_under_the_seeds_study_with_its_o
     assert len(headlines) == 2  # one per preset, each computed from its own rows
     task2 = improved[improved.arm == "task2"].accuracy.mean()
     assert f"{task2:.4f}" in headlines[1] and f"{task2:.4f}" not in headlines[0]
+
+
+def test_the_improved_presets_seeds_study_running_here_shows_its_progress_under_the_seeds_study(folders):
+    design = designs.seeds_study(preset="improved")
+    study = store.Study.open(design, store.SEEDS_STUDIES["improved"], folders / "runs")
+    for i, member in enumerate(design.members[:2]):
+        complete(study, member, 0.94 + 0.001 * i)
+    running = Run.create(design.members[2].config, folders / "runs")
+    study.record(design.members[2].key, running)
+    running.set_status("running", pid=os.getpid())
+    at = open_page("seeds")
+    assert not at.exception
+    assert f"##### The improved preset (`{store.SEEDS_STUDIES['improved']}`)" in [m.value for m in at.markdown]
+    assert progress_text(at) == f"2/{len(design.members)} members done"
+    assert not progress_text(open_page("label-efficiency"))  # under the seeds study only
