@@ -8,6 +8,12 @@ has other contents, so it is predicted afresh; a copied or re-checked-out one is
 A cache file is checked where it is read (its key, shapes, values); one that is damaged or
 stale is predicted afresh and replaced, never an error.
 
+The shipped Task 2 and Task 3 models' predictions ship too (``models/predictions/``, the same
+names): where the cache has no file, its shipped twin is read (and checked) instead, so the Compare
+page opens on a fresh install without predicting (half a minute for the improved pair) or loading
+TensorFlow. After shipping a new model, write its file with ``DAE_CACHE_DIR=models python -m dae_core
+compare task2-PRESET task3-PRESET`` and remove the replaced model's (a test checks both).
+
 A classifier that predicts the mean over an image and its mirror image (``flip_average``,
 ``models.builders.flip_averaged``) is run view by view, so the same work gives both its
 predictions and those of its classifier on the image alone (``one_view``): the single-view
@@ -108,7 +114,7 @@ def cached(model_path: str | Path, x: np.ndarray, y: np.ndarray, *, test_key: st
     """The kept predictions of ``model_path`` on ``x``, or None when they must be computed.
     Needs no TensorFlow. Raises ``ModelFileError`` for a missing model file."""
     path = _cache_file(model_path, x, y, test_key, cache_dir)
-    return read_cache(path, len(x))
+    return _kept(path, len(x))
 
 
 def predict(model_path: str | Path, x: np.ndarray, y: np.ndarray, *, test_key: str | None = None,
@@ -118,7 +124,7 @@ def predict(model_path: str | Path, x: np.ndarray, y: np.ndarray, *, test_key: s
     missing or unreadable model file."""
     path = _cache_file(model_path, x, y, test_key, cache_dir)
     with _lock(path):
-        found = read_cache(path, len(x))
+        found = _kept(path, len(x))
         if found is None:
             found = compute(model_path, x, progress)
             try:
@@ -126,6 +132,17 @@ def predict(model_path: str | Path, x: np.ndarray, y: np.ndarray, *, test_key: s
             except OSError:  # a read-only or full disk: the predictions still serve this visit
                 pass
     return found
+
+
+def shipped_twin(path: Path) -> Path:
+    """Where the predictions of a shipped model would ship under the cache file's name."""
+    return settings.models_dir() / "predictions" / path.name
+
+
+def _kept(path: Path, n: int) -> Predictions | None:
+    """The cache file's predictions, else its shipped twin's, each checked (``read_cache``)."""
+    found = read_cache(path, n)
+    return found if found is not None else read_cache(shipped_twin(path), n)
 
 
 def _cache_file(model_path, x, y, test_key, cache_dir) -> Path:

@@ -1,15 +1,19 @@
 """A classifier's test predictions kept on disk: a hit reads them without predicting, a changed
 model file misses, a damaged cache file is predicted afresh (never an error), and a mirror-averaging
-model gives its predictions and those of the image alone from the same work."""
+model gives its predictions and those of the image alone from the same work; the shipped
+predictions serve where the cache has none, and are the shipped Task 2 and 3 models' own."""
 
 import shutil
 
 import numpy as np
 import pytest
 
+from dae_core import settings
 from dae_core.analysis import predictions
+from dae_core.data import datasets
 from dae_core.errors import ModelFileError
-from dae_core.models import builders
+from dae_core.models import builders, catalog
+from dae_core.training.config import PRESETS
 
 N = 40
 
@@ -151,3 +155,33 @@ def test_a_missing_model_file_names_the_fix(tmp_path, images):
     x, y = images
     with pytest.raises(ModelFileError, match="not found; train it first or pick another"):
         predictions.cached(tmp_path / "none.keras", x, y, cache_dir=tmp_path / "cache")
+
+
+@pytest.mark.parametrize("damage", [None, "cut", "another entry's"])
+def test_the_shipped_predictions_serve_where_the_cache_has_none_and_a_damaged_one_is_predicted(
+        mirrored, images, tmp_path, counted, monkeypatch, damage):
+    x, y = images
+    shipped = predictions.predict(mirrored, x, y, cache_dir=tmp_path / "models")  # as the docstring ships them
+    (twin,) = (tmp_path / "models" / "predictions").iterdir()
+    monkeypatch.setenv(settings.MODELS_DIR_ENV, str(tmp_path / "models"))
+    if damage:
+        DAMAGES[damage](twin, N)
+    found = predictions.predict(mirrored, x, y, cache_dir=tmp_path / "cache")
+    assert counted == [mirrored] * (1 if damage is None else 2)
+    np.testing.assert_allclose(found.probs, shipped.probs, atol=1e-6)
+    assert (predictions.cached(mirrored, x, y, cache_dir=tmp_path / "empty") is None) == bool(damage)
+
+
+def test_the_shipped_predictions_are_the_shipped_task2_and_task3_models_own_on_the_full_test_set(data_dir):
+    """None stale (a replaced model's), none missing, and each what its model predicts."""
+    test = datasets.load_test_set("fashion-mnist", data_dir)
+    key = predictions.test_set_key(test.x, test.y)
+    paths = [catalog.shipped_model_path(task, preset) for task in ("task2", "task3") for preset in PRESETS]
+    twins = [predictions.shipped_twin(predictions.cache_file(path, key)) for path in paths]
+    assert sorted(p.name for p in (settings.models_dir() / "predictions").iterdir()) == sorted(t.name for t in twins)
+    for path, twin in zip(paths, twins):
+        kept = predictions.read_cache(twin, len(test.x))
+        again = predictions.compute(path, test.x[:300])
+        np.testing.assert_allclose(kept.probs[:300], again.probs, atol=1e-5)
+        if again.one_view is not None or kept.one_view is not None:
+            np.testing.assert_allclose(kept.one_view[:300], again.one_view, atol=1e-5)
