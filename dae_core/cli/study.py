@@ -76,6 +76,16 @@ def cmd_study(args) -> int:
     return 0
 
 
+def _check_complete(study) -> None:
+    """Only a whole study ships: a part would show as its answer on the Studies and Compare pages."""
+    from dae_core.studies import runner
+
+    done, total = runner.progress(study)
+    if done < total:
+        raise ValueError(f"study {study.path.name} has {done} of its {total} members finished: it ships once "
+                         "all have: the same command without --results-only trains the rest, then ships the study")
+
+
 def _training_study(args):
     """The study after running what is left of it; None when members are left (a stop)."""
     from dae_core.studies import designs, runner
@@ -120,7 +130,8 @@ def _training_findings(study, args) -> list[str]:
 
     table, design = evidence.results(study), study.design()
     if not len(table):
-        return []
+        return [f"study {study.path.name}: no member has finished yet (0 of {len(design.members)}); "
+                "run the same command without --results-only to train them."]
     print(evidence.summary(table, design.axis, design.value).to_string(index=False, float_format="%.4f"))
     notes = evidence.findings(table, design.axis, design.value)
     if args.name == "pretraining":
@@ -168,6 +179,8 @@ def _ship(args, folder: Path, study, seconds: float) -> None:
     """Keep the results in studies/; the variants' models also go to models/ and the manifest."""
     from dae_core.studies import runner
 
+    if study is not None:
+        _check_complete(study)
     if study is not None and args.name == "variants":
         for key, run_id in study.read()["runs"].items():
             if key.endswith("/seed=0"):

@@ -8,6 +8,7 @@ import pandas as pd
 
 from dae_core import settings
 from dae_core.cli.main import main
+from dae_core.store.runs import Run
 from dae_core.studies import designs, store
 
 
@@ -16,7 +17,9 @@ def test_a_study_with_its_own_id_ships_beside_the_study_of_its_name(tmp_path, mo
     shutil.copytree(settings.PROJECT_ROOT / "studies" / "seeds", studies / "seeds")
     monkeypatch.setenv(settings.STUDIES_DIR_ENV, str(studies))
     before = (studies / "seeds" / "results.csv").read_bytes()
-    store.Study.open(store.with_precision(designs.seeds_study(), "bfloat16"), "seeds-bfloat16", runs)
+    study = store.Study.open(store.with_precision(designs.seeds_study(), "bfloat16"), "seeds-bfloat16", runs)
+    for member in study.design().members:
+        finished(study, member)
 
     argv = ["study", "seeds", "--precision", "bfloat16", "--id", "seeds-bfloat16", "--results-only", "--ship",
             "--runs-dir", str(runs)]
@@ -27,6 +30,26 @@ def test_a_study_with_its_own_id_ships_beside_the_study_of_its_name(tmp_path, mo
     assert (studies / "seeds" / "results.csv").read_bytes() == before
     assert (studies / "seeds-bfloat16" / "results.csv").exists()
     assert "--precision bfloat16 --id seeds-bfloat16" in store.shipped_about("seeds-bfloat16")["command"]
+
+
+def finished(study: store.Study, member: store.Member, accuracy: float = 0.9) -> None:
+    """The member recorded as a finished run (no model file: the figures are the run's record)."""
+    run = Run.create(member.config, study.runs_root)
+    run.set_status("completed", test={"accuracy": accuracy + 0.001 * member.seed})
+    study.record(member.key, run)
+
+
+def test_a_study_with_members_left_does_not_ship(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv(settings.STUDIES_DIR_ENV, str(tmp_path / "studies"))
+    runs = tmp_path / "runs"
+    study = store.Study.open(designs.seeds_study(preset="improved"), "seeds-improved", runs)
+    for member in study.design().members[:2]:
+        finished(study, member)
+    argv = ["study", "seeds", "--preset", "improved", "--id", "seeds-improved", "--results-only", "--ship",
+            "--runs-dir", str(runs)]
+    assert main(argv) == 2
+    assert "study seeds-improved has 2 of its 6 members finished: it ships once all have" in capsys.readouterr().err
+    assert not (tmp_path / "studies").exists() and store.shipped_seeds("improved") is None
 
 
 def test_an_autoencoders_results_read_back_by_their_psnr(tmp_path):
