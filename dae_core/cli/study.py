@@ -82,8 +82,8 @@ def _check_complete(study) -> None:
 
     done, total = runner.progress(study)
     if done < total:
-        raise ValueError(f"study {study.path.name} has {done} of its {total} members finished: it ships once "
-                         "all have: the same command without --results-only trains the rest, then ships the study")
+        raise ValueError(f"study {study.path.name} has {done} of its {total} members finished, and a study ships "
+                         "whole: the same command without --results-only trains the rest, then ships it")
 
 
 def _training_study(args):

@@ -48,7 +48,7 @@ def test_a_study_with_members_left_does_not_ship(tmp_path, monkeypatch, capsys):
     argv = ["study", "seeds", "--preset", "improved", "--id", "seeds-improved", "--results-only", "--ship",
             "--runs-dir", str(runs)]
     assert main(argv) == 2
-    assert "study seeds-improved has 2 of its 6 members finished: it ships once all have" in capsys.readouterr().err
+    assert "study seeds-improved has 2 of its 6 members finished, and a study ships whole" in capsys.readouterr().err
     assert not (tmp_path / "studies").exists() and store.shipped_seeds("improved") is None
 
 
