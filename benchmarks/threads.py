@@ -63,7 +63,8 @@ def main(argv=None) -> None:
     parser.add_argument("--data-dir", help="the datasets (default: $DAE_DATA_DIR)")
     parser.add_argument("--task", default="task2")
     parser.add_argument("--preset", default="improved")
-    parser.add_argument("--trainings", type=int, default=os.cpu_count(), help="at once (default: one per core)")
+    parser.add_argument("--trainings", type=int, default=min(os.cpu_count(), 8),
+                        help="at once (default: one per core, 8 at most: each holds TensorFlow and the data)")
     parser.add_argument("--threads", type=int, default=1, help="each capped training's threads")
     parser.add_argument("--epochs", type=int, default=4, help="per training; the first is left out")
     parser.add_argument("--steps", type=int, default=12, help="steps an epoch")
