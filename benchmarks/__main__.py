@@ -19,6 +19,7 @@ BENCHMARKS = {  # name -> (module, what it measures)
     "compare": ("compare_page", "the Compare page: first open and a change of model, cold and cached (Chromium)"),
     "bn_momentum": ("bn_momentum", "validation accuracy of a short improved run by batch-norm momentum"),
     "precision": ("precision", "training and inference in float32 against mixed bfloat16, per task and preset"),
+    "idle": ("idle", "the idle stretches of a running process, with the stacks it waited in"),
     "threads": ("threads", "trainings sharing the cores: alone, several at once, with threads capped"),
 }
 

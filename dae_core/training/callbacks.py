@@ -1,6 +1,6 @@
 """The Keras callbacks of a recorded run, one job each (as Keras's own ``CSVLogger`` and
 ``ModelCheckpoint``): record metrics, checkpoint, honour a stop request, write the status,
-print a console line, switch augmentation off for the clean phase.
+print a console line (the clean phase is the input pipeline's: ``train.make_dataset``).
 
 Callbacks run in list order at each hook; ``train`` puts the checkpoint before the status,
 so the epoch a status names always has its checkpoint on disk.
@@ -152,20 +152,6 @@ class EpochPrinter(keras.callbacks.Callback):
         eta = eta_seconds(self.durations, self.epochs - epoch - 1)
         print(f"[{self.title}] epoch {epoch + 1}/{self.epochs}  {self.durations[-1]:.1f}s  {figures}  "
               f"ETA {format_duration(eta)}", file=self.stream or sys.stdout, flush=True)
-
-
-class CleanPhase(keras.callbacks.Callback):
-    """Turns augmentation off after the first ``augmented_epochs`` (a resumed run included):
-    the classifiers gain most from their last epochs on plain images at a small learning rate,
-    after underfitting the augmented ones. ``switch`` is the boolean ``tf.Variable`` that the
-    input pipeline reads for every batch."""
-
-    def __init__(self, switch, augmented_epochs: int):
-        super().__init__()
-        self.switch, self.augmented_epochs = switch, augmented_epochs
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.switch.assign(epoch < self.augmented_epochs)
 
 
 class TensorBoardLog(_EpochSteps):

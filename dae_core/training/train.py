@@ -67,13 +67,18 @@ def global_policy_restored():
 
 def make_dataset(x: np.ndarray, y: np.ndarray | None, batch_size: int, *, shuffle: bool,
                  seed: int = 0, noise: noise_lib.NoiseConfig | None = None,
-                 augment: bool = False, erase: float = 0.0, repeat: bool = False):
+                 augment: bool = False, erase: float = 0.0, repeat: bool = False,
+                 whole_epochs: bool = False, augmented_batches: int | None = None):
     """A ``tf.data`` pipeline of (input, target) batches.
 
     ``y`` None means autoencoding: the target is the clean image. Noise and
     augmentation run per batch inside the graph, so every epoch sees fresh draws.
-    ``augment`` may be a boolean ``tf.Variable``: each batch reads it, so a callback can
-    turn augmentation off for the last epochs (Keras starts a new iterator per epoch).
+    ``repeat``: endless, so that Keras keeps one iterator for the whole run (given the steps of
+    an epoch); with ``whole_epochs``, each run of ceil(n / batch) batches is one pass over the
+    images, as an epoch of a finite dataset is; without, the images go round as often as epochs
+    of a fixed number of steps need. ``augmented_batches``: only the first this many batches are
+    augmented (the clean phase after them), counted in the pipeline, so batches read ahead of the
+    training step are never the wrong kind.
     """
     import keras
     import tensorflow as tf
@@ -83,24 +88,24 @@ def make_dataset(x: np.ndarray, y: np.ndarray | None, batch_size: int, *, shuffl
     add_noise = noise_lib.tf_noise_fn(noise) if noise else None
     # The pipeline's images stay float32 under a mixed precision policy (the model casts them).
     shift = (keras.layers.RandomTranslation(0.08, 0.08, fill_mode="constant", seed=seed, dtype="float32")
-             if augment is not False else None)
+             if augment else None)
 
     # Random erasing (Zhong et al. 2017): a patch of 2-25% of the image set to background.
     eraser = (keras.layers.RandomErasing(factor=(erase, erase), scale=(0.02, 0.25), fill_value=0.0,
                                          value_range=(0, 1), seed=seed, dtype="float32")
-              if augment is not False and erase else None)
+              if augment and erase else None)
 
     def augmented(xb):
         xb = shift(tf.image.random_flip_left_right(xb), training=True)
         return eraser(xb, training=True) if eraser else xb
 
-    def gather(idx):
+    def gather(batch, idx):
         xb = tf.gather(x_all, idx)
         target = xb if y_all is None else tf.gather(y_all, idx)
-        if isinstance(augment, tf.Variable):
-            xb = tf.cond(augment, lambda: augmented(xb), lambda: xb)
-        elif augment:
+        if augment and augmented_batches is None:
             xb = augmented(xb)
+        elif augment:
+            xb = tf.cond(batch < augmented_batches, lambda: augmented(xb), lambda: xb)
         if add_noise:
             xb = add_noise(xb)
         return xb, target
@@ -108,10 +113,19 @@ def make_dataset(x: np.ndarray, y: np.ndarray | None, batch_size: int, *, shuffl
     ds = tf.data.Dataset.range(len(x))
     if shuffle:
         ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-    if repeat:  # epochs of a fixed number of steps: a small set goes round as often as needed
-        ds = ds.repeat()
-    ds = ds.batch(batch_size).map(gather, num_parallel_calls=tf.data.AUTOTUNE)
+    if repeat and not whole_epochs:
+        ds = ds.repeat().batch(batch_size)
+    else:
+        ds = ds.batch(batch_size)
+        ds = ds.repeat() if repeat else ds
+    ds = ds.enumerate().map(gather, num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def augmented_batches(config: TrainConfig, steps: int, initial_epoch: int = 0) -> int:
+    """The batches to augment from ``initial_epoch`` on: those of the epochs before the clean
+    phase (the classifiers gain most from their last epochs on plain images)."""
+    return max(0, config.augmented_epochs - initial_epoch) * steps
 
 
 def validation_size(train_size: int | None) -> int | None:
@@ -246,7 +260,6 @@ def _failing(run: Run, step, *args):
 
 def _fit(run: Run, config: TrainConfig, resume: bool, verbose: bool) -> dict:
     import keras
-    import tensorflow as tf
 
     from dae_core.training.callbacks import save_model_atomic
 
@@ -263,22 +276,23 @@ def _fit(run: Run, config: TrainConfig, resume: bool, verbose: bool) -> dict:
                    test=None, finished=None, note=None)  # a resumed run's old results go
     arrays = load_task_data(config)
     steps = epoch_steps(config, len(arrays["x_train"]))
-    y = None if config.is_autoencoder else arrays["y_train"]
-    augmenting = tf.Variable(True, trainable=False) if config.augment else False  # see CleanPhase
-    train_ds = make_dataset(arrays["x_train"], y, config.batch_size, shuffle=True, seed=config.seed,
-                            noise=config.input_noise, augment=augmenting,
-                            erase=config.erase,
-                            repeat=config.steps_per_epoch is not None)
-    val_ds = make_validation_dataset(arrays, config)
     with strategy.scope():
         resumed = resume_point(run, config, verbose) if resume else None
         initial_epoch, model = resumed or (0, build_model(config, steps))
+    # One endless iterator for the whole run: Keras makes a new one per epoch of a finite dataset,
+    # and dropping one could stall for 15-30 s (docs/history.md, "Stalls between epochs").
+    y = None if config.is_autoencoder else arrays["y_train"]
+    train_ds = make_dataset(arrays["x_train"], y, config.batch_size, shuffle=True, seed=config.seed,
+                            noise=config.input_noise, augment=config.augment, erase=config.erase,
+                            repeat=True, whole_epochs=config.steps_per_epoch is None,
+                            augmented_batches=augmented_batches(config, steps, initial_epoch))
+    val_ds = make_validation_dataset(arrays, config)
     run.truncate_metrics(initial_epoch)
     run.set_status("running", epoch=initial_epoch)
     run.clear_stop()
     model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, initial_epoch=initial_epoch,
-              steps_per_epoch=config.steps_per_epoch,
-              callbacks=run_callbacks(run, config, steps, augmenting, verbose, tensorboard_digits(arrays, config)),
+              steps_per_epoch=steps,
+              callbacks=run_callbacks(run, config, steps, verbose, tensorboard_digits(arrays, config)),
               shuffle=False, verbose=0)  # the pipeline shuffles
     stopped = run.stop_requested()
     # The saved model computes in float32 whatever the run trained in: the dashboard predicts
@@ -364,12 +378,11 @@ def tensorboard_digits(arrays: dict, config: TrainConfig, count: int = 8):
     return (arrays["x_val_in"][:count], arrays["x_val"][:count]) if config.is_autoencoder else None
 
 
-def run_callbacks(run: Run, config: TrainConfig, steps: int, augmenting, verbose: bool, digits=None) -> list:
+def run_callbacks(run: Run, config: TrainConfig, steps: int, verbose: bool, digits=None) -> list:
     """The callbacks of a recorded run, in the order they must act at each epoch's end."""
     from dae_core.training import callbacks
 
-    chosen = [callbacks.CleanPhase(augmenting, config.augmented_epochs)] if config.augment else []
-    chosen += [callbacks.StopOnRequest(run), callbacks.MetricsRecorder(run, steps),
+    chosen = [callbacks.StopOnRequest(run), callbacks.MetricsRecorder(run, steps),
                callbacks.EpochCheckpoint(run, steps), callbacks.StatusWriter(run, steps, config.epochs),
                callbacks.TensorBoardLog(run, steps, config, digits)]
     if verbose:
@@ -395,7 +408,12 @@ def make_validation_dataset(arrays: dict, config: TrainConfig):
         targets = arrays["x_val"]
     else:
         targets = np.eye(10, dtype=np.float32)[arrays["y_val"]]
-    return tf.data.Dataset.from_tensor_slices((arrays["x_val_in"], targets)).batch(1000)
+    ds = tf.data.Dataset.from_tensor_slices((arrays["x_val_in"], targets)).batch(1000)
+    # Keras makes a new validation iterator for every evaluation, and dropping one that autotuning
+    # threads serve could stall as long (the same entry); fixed batches need no tuning.
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return ds.with_options(options)
 
 
 def train_config(config: TrainConfig, runs_dir=None, verbose: bool = True) -> Run:

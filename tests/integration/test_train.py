@@ -197,15 +197,19 @@ def test_missing_autoencoder_is_a_clear_error(tmp_path, data_dir):
     assert not list(tmp_path.glob("*/config.json"))  # nothing was started, no run folder left
 
 
-def test_augmentation_switch_is_read_by_each_new_epoch_iterator():
-    import tensorflow as tf
-
+def augmented_flags(augment_batches: int | None, count: int) -> list[bool]:
+    """Which of the first ``count`` batches of 8 images (an epoch each) come out augmented."""
     x = np.random.default_rng(0).random((8, 28, 28, 1), dtype=np.float32)
-    augmenting = tf.Variable(True)
-    ds = train.make_dataset(x, np.arange(8) % 10, 8, shuffle=False, augment=augmenting)
-    flipped_or_shifted = [not np.array_equal(next(iter(ds))[0].numpy(), x) for _ in range(3)]
-    augmenting.assign(False)  # what clean_phase does at the start of a clean epoch
-    assert any(flipped_or_shifted) and np.array_equal(next(iter(ds))[0].numpy(), x)
+    ds = train.make_dataset(x, np.arange(8) % 10, 8, shuffle=False, augment=True, repeat=True,
+                            whole_epochs=True, augmented_batches=augment_batches)
+    batches = iter(ds)
+    return [not np.array_equal(next(batches)[0].numpy(), x) for _ in range(count)]
+
+
+def test_only_the_first_augmented_batches_are_augmented_whatever_is_read_ahead():
+    flags = augmented_flags(3, 8)
+    assert any(flags[:3]) and flags[3:] == [False] * 5
+    assert any(augmented_flags(None, 5))  # no clean phase: augmented throughout
 
 
 def test_erasing_blacks_out_a_patch_of_the_chosen_share_of_images():
@@ -225,16 +229,11 @@ def test_erasing_blacks_out_a_patch_of_the_chosen_share_of_images():
 
 @pytest.mark.parametrize("epochs,fraction,augmented", [(20, 0.25, 15), (15, 0.25, 11), (2, 0.25, 1),
                                                         (10, 0.0, 10), (10, 1.0, 0)])
-def test_clean_phase_augments_only_the_first_epochs(epochs, fraction, augmented):
-    import tensorflow as tf
-
+def test_clean_phase_augments_only_the_first_epochs_a_resumed_run_included(epochs, fraction, augmented):
     config = make_config("task2", "improved", epochs=epochs, clean_fraction=fraction)
-    switch, seen = tf.Variable(False), []
-    callback = callbacks.CleanPhase(switch, config.augmented_epochs)
-    for epoch in range(epochs):
-        callback.on_epoch_begin(epoch)
-        seen.append(bool(switch.numpy()))
-    assert seen == [True] * augmented + [False] * (epochs - augmented)
+    assert config.augmented_epochs == augmented
+    for resumed_at in (0, 1, augmented, epochs - 1):  # a fresh run, and one resumed at epoch k
+        assert train.augmented_batches(config, 7, resumed_at) == max(0, augmented - resumed_at) * 7
     assert make_config("task2", "improved", augment=False).augmented_epochs == 0
     with pytest.raises(ValueError, match="clean_fraction"):
         make_config("task2", "improved", clean_fraction=1.5)
