@@ -3,7 +3,7 @@ each stretch of seconds it used almost none, with the stack it waited in (py-spy
 
     python -m benchmarks idle --pid PID [--seconds 600] [--min-idle 4] [--dumps 3]
 
-Made to find the 15-30 s stalls between epochs (docs/history.md, "Stalls between epochs"):
+Made to find the stalls between epochs (docs/history.md, "Stalls between epochs"):
 run it beside a study or a training and compare the stretches before and after a change.
 Reads /proc (Linux).
 """

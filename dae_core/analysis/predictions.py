@@ -10,9 +10,9 @@ stale is predicted afresh and replaced, never an error.
 
 The shipped Task 2 and Task 3 models' predictions ship too (``models/predictions/``, the same
 names): where the cache has no file, its shipped twin is read (and checked) instead, so the Compare
-page opens on a fresh install without predicting (half a minute for the improved pair) or loading
-TensorFlow. After shipping a new model, write its file with ``DAE_CACHE_DIR=models python -m dae_core
-compare task2-PRESET task3-PRESET`` and remove the replaced model's (a test checks both).
+page opens on a fresh install without predicting or loading TensorFlow. After shipping a new model,
+write its file with ``DAE_CACHE_DIR=models python -m dae_core compare task2-PRESET task3-PRESET``
+and remove the replaced model's (a test checks both).
 
 A classifier that predicts the mean over an image and its mirror image (``flip_average``,
 ``models.builders.flip_averaged``) is run view by view, so the same work gives both its

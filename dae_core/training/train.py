@@ -280,7 +280,8 @@ def _fit(run: Run, config: TrainConfig, resume: bool, verbose: bool) -> dict:
         resumed = resume_point(run, config, verbose) if resume else None
         initial_epoch, model = resumed or (0, build_model(config, steps))
     # One endless iterator for the whole run: Keras makes a new one per epoch of a finite dataset,
-    # and dropping one could stall for 15-30 s (docs/history.md, "Stalls between epochs").
+    # and dropping one can stall until tf.data's autotuning thread ends (docs/history.md,
+    # "Stalls between epochs").
     y = None if config.is_autoencoder else arrays["y_train"]
     train_ds = make_dataset(arrays["x_train"], y, config.batch_size, shuffle=True, seed=config.seed,
                             noise=config.input_noise, augment=config.augment, erase=config.erase,
@@ -410,7 +411,7 @@ def make_validation_dataset(arrays: dict, config: TrainConfig):
         targets = np.eye(10, dtype=np.float32)[arrays["y_val"]]
     ds = tf.data.Dataset.from_tensor_slices((arrays["x_val_in"], targets)).batch(1000)
     # Keras makes a new validation iterator for every evaluation, and dropping one that autotuning
-    # threads serve could stall as long (the same entry); fixed batches need no tuning.
+    # serves can stall the same way; fixed batches need no tuning.
     options = tf.data.Options()
     options.autotune.enabled = False
     return ds.with_options(options)

@@ -157,7 +157,7 @@ def test_a_missing_model_file_names_the_fix(tmp_path, images):
         predictions.cached(tmp_path / "none.keras", x, y, cache_dir=tmp_path / "cache")
 
 
-@pytest.mark.parametrize("damage", [None, "cut", "another entry's"])
+@pytest.mark.parametrize("damage", [None, *DAMAGES])
 def test_the_shipped_predictions_serve_where_the_cache_has_none_and_a_damaged_one_is_predicted(
         mirrored, images, tmp_path, counted, monkeypatch, damage):
     x, y = images
