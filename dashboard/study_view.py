@@ -25,6 +25,13 @@ DEMO = ["--seeds", "2", "--budgets", "100,300", "--arms", "scratch,random-init",
         "--steps-per-epoch", "5"]  # 8 members of a few steps each: about a minute here
 
 
+def made_by(about: dict) -> str:
+    """How a shipped study was made, as a caption: its command, time, machine and date."""
+    where = f" on {about['machine']}" if about.get("machine") else ""
+    return (f"Made by `{about.get('command', '?')}` ({about.get('seconds', 0) / 60:.0f} min{where}, "
+            f"{about.get('finished', '?')})")
+
+
 def shipped(name: str) -> tuple[pd.DataFrame | None, dict]:
     """The shipped results and how they were made; a damaged file is named and left out."""
     try:
@@ -73,8 +80,7 @@ def _show_improved_preset() -> None:
     if improved is None:
         return
     st.markdown("##### The improved preset")
-    st.caption(f"Made by `{about.get('command', '?')}` ({about.get('seconds', 0) / 60:.0f} min, "
-               f"{about.get('finished', '?')}).")
+    st.caption(f"{made_by(about)}.")
     show_results("seeds", improved, "seeds_improved")
 
 
@@ -97,8 +103,7 @@ def _show_precision_check(float32: pd.DataFrame) -> None:
     st.markdown("##### The same study in mixed bfloat16")
     rows = evidence.against(bfloat16, float32)
     st.markdown("\n".join(f"- {s}" for s in evidence.against_sentences(rows, "bfloat16", "float32")))
-    st.caption(f"Made by `{about.get('command', '?')}` ({about.get('seconds', 0) / 60:.0f} min, "
-               f"{about.get('finished', '?')}): each seed's bfloat16 run paired with its float32 run.")
+    st.caption(f"{made_by(about)}: each seed's bfloat16 run paired with its float32 run.")
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

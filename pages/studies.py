@@ -33,8 +33,7 @@ with widgets.guarded():
     table, about = study_view.shipped(name)
     if table is not None:
         st.subheader("Shipped results")
-        st.caption(f"Made by `{about.get('command', '?')}` ({about.get('seconds', 0) / 60:.0f} min on a "
-                   f"2-core CPU, {about.get('finished', '?')}).")
+        st.caption(f"{study_view.made_by(about)}.")
         study_view.show_results(name, table, f"{name}_shipped")
     elif name in designs.DESIGNS:
         st.info(f"No results of this study ship with the project yet: they will ship in `studies/{name}/` when "

@@ -187,6 +187,10 @@ def _ship(args, folder: Path, study, seconds: float) -> None:
                 entry = catalog.ship_run(Run(study.runs_root / run_id), catalog.invocation())
                 print(f"shipped {entry.path}")
     if study is not None:
-        seconds = runner.training_seconds(study)
+        seconds, machine = runner.training_seconds(study), runner.trained_on(study)
+    else:  # evaluated here, in this process
+        from dae_core.models.device import device_description
+        machine = device_description()
     made_by = " ".join(w for w in catalog.invocation().split() if w not in ("--results-only", "--ship"))
-    print(f"shipped: {store.ship(folder, folder.name, made_by, seconds)}")  # by its id: --id never overwrites
+    target = store.ship(folder, folder.name, made_by, seconds, machine)  # by its id: --id never overwrites
+    print(f"shipped: {target}")

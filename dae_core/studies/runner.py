@@ -103,6 +103,14 @@ def training_seconds(study: Study) -> float:
     return sum(r.get("seconds", 0.0) for run in runs if run for r in run.metrics("epoch"))
 
 
+def trained_on(study: Study) -> str:
+    """Where the members trained, as each run recorded it ("CPU (2 cores)"; several joined)."""
+    from dae_core.training.run_table import trained_on as where
+
+    runs = [study.run_of(m.key) for m in study.design().members]
+    return "; ".join(sorted({where(run.status()) for run in runs if run} - {""}))
+
+
 def start_study(name: str, options: list[str], study_id: str | None = None,
                 runs_dir: str | Path | None = None) -> Path:
     """Run (or continue) a study in its own process; its members queue like any training.

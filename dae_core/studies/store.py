@@ -286,27 +286,28 @@ def shipped_seeds(preset: str):
     return None if table is None or table.empty else table
 
 
-def ship(folder: Path, name: str, command: str, seconds: float) -> Path:
-    """Copy a study's results into the shipped studies folder, with how they were made."""
+def ship(folder: Path, name: str, command: str, seconds: float, machine: str = "") -> Path:
+    """Copy a study's results into the shipped studies folder, with how they were made and where
+    (``machine``: the device its members recorded)."""
     target = settings.studies_dir() / name
     target.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(folder / RESULTS_FILE, target / RESULTS_FILE)
-    write_json_atomic(target / ABOUT_FILE, {"command": command, "seconds": round(seconds),
+    write_json_atomic(target / ABOUT_FILE, {"command": command, "seconds": round(seconds), "machine": machine,
                                               "finished": time.strftime("%Y-%m-%d")})
     return target
 
 
 def shipped_about(name: str) -> dict:
-    """How a shipped study's results were made (command, seconds, date); {} when not recorded;
+    """How a shipped study's results were made (command, seconds, machine, date); {} when not recorded;
     ``DamagedFileError`` (naming the file) when it is cut, binary or of the wrong types."""
     path = settings.studies_dir() / name / ABOUT_FILE
     if not path.exists():
         return {}
     about = read_json(path, RESULTS_FIX)
     checks = {"command": lambda v: isinstance(v, str), "seconds": is_number,
-              "finished": lambda v: isinstance(v, str)}
+              "machine": lambda v: isinstance(v, str), "finished": lambda v: isinstance(v, str)}
     if not isinstance(about, dict) or any(k in about and not ok(about[k]) for k, ok in checks.items()):
-        raise DamagedFileError(path, "not an object of command, seconds and finished", RESULTS_FIX)
+        raise DamagedFileError(path, "not an object of command, seconds, machine and finished", RESULTS_FIX)
     return about
 
 

@@ -18,8 +18,8 @@ def test_a_study_with_its_own_id_ships_beside_the_study_of_its_name(tmp_path, mo
     monkeypatch.setenv(settings.STUDIES_DIR_ENV, str(studies))
     before = (studies / "seeds" / "results.csv").read_bytes()
     study = store.Study.open(store.with_precision(designs.seeds_study(), "bfloat16"), "seeds-bfloat16", runs)
-    for member in study.design().members:
-        finished(study, member)
+    for i, member in enumerate(study.design().members):
+        finished(study, member, device="GPU: NVIDIA H200" if i == 0 else "CPU (2 cores)")
 
     argv = ["study", "seeds", "--precision", "bfloat16", "--id", "seeds-bfloat16", "--results-only", "--ship",
             "--runs-dir", str(runs)]
@@ -29,13 +29,15 @@ def test_a_study_with_its_own_id_ships_beside_the_study_of_its_name(tmp_path, mo
     assert code == 0
     assert (studies / "seeds" / "results.csv").read_bytes() == before
     assert (studies / "seeds-bfloat16" / "results.csv").exists()
-    assert "--precision bfloat16 --id seeds-bfloat16" in store.shipped_about("seeds-bfloat16")["command"]
+    about = store.shipped_about("seeds-bfloat16")
+    assert "--precision bfloat16 --id seeds-bfloat16" in about["command"]
+    assert about["machine"] == "CPU (2 cores); GPU: NVIDIA H200"  # where its members recorded they trained
 
 
-def finished(study: store.Study, member: store.Member, accuracy: float = 0.9) -> None:
+def finished(study: store.Study, member: store.Member, accuracy: float = 0.9, device: str | None = None) -> None:
     """The member recorded as a finished run (no model file: the figures are the run's record)."""
     run = Run.create(member.config, study.runs_root)
-    run.set_status("completed", test={"accuracy": accuracy + 0.001 * member.seed})
+    run.set_status("completed", test={"accuracy": accuracy + 0.001 * member.seed}, device=device)
     study.record(member.key, run)
 
 
