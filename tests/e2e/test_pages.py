@@ -4,6 +4,7 @@ tests.support.browser.SCREENSHOTS; test_training_run.py retakes train.png with a
 
 import pytest
 
+from dae_core.studies import evidence, store
 from tests.support import browser
 from tests.support.browser import (
     foreign_requests,
@@ -75,3 +76,20 @@ def test_page_renders(page, app_url, name, path, title):
     assert foreign_requests(icons + requested, app_url) == []
     shot = save_screenshot(page, name)
     assert shot.stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("study", ["pretraining", "seeds"])
+def test_a_shipped_study_opens_on_its_tab_with_its_headline(page, app_url, study):
+    """The Studies page's tabs the README pictures: the shipped results' headline, computed from
+    them, and (seeds) the improved preset's study beneath with its own."""
+    open_page(page, app_url, "studies")
+    page.locator(".st-key-studies_name").get_by_text(study, exact=True).click()
+    main = page.get_by_test_id("stMain")
+    names = [study] + ([store.SEEDS_STUDIES["improved"]] if study == "seeds" else [])
+    for name in names:
+        headline = evidence.headline(study, store.shipped_results(name), "labels" if study == "pretraining" else None)
+        main.get_by_text(headline, exact=True).wait_for(timeout=120_000)
+    if study == "pretraining":
+        main.get_by_test_id("stPlotlyChart").first.wait_for(timeout=120_000)  # the gain chart
+    wait_for_app(page)
+    assert save_screenshot(page, f"studies-{study}").stat().st_size > 10_000
