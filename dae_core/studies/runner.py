@@ -97,18 +97,21 @@ def progress(study: Study) -> tuple[int, int]:
     return done, len(members)
 
 
+def member_runs(study: Study) -> list[Run]:
+    """The runs of the study's members that have one."""
+    return [run for m in study.design().members if (run := study.run_of(m.key))]
+
+
 def training_seconds(study: Study) -> float:
     """The members' training time in all, from their own epoch records."""
-    runs = [study.run_of(m.key) for m in study.design().members]
-    return sum(r.get("seconds", 0.0) for run in runs if run for r in run.metrics("epoch"))
+    return sum(member_seconds(run) for run in member_runs(study))
 
 
 def trained_on(study: Study) -> str:
     """Where the members trained, as each run recorded it ("CPU (2 cores)"; several joined)."""
     from dae_core.training.run_table import trained_on as where
 
-    runs = [study.run_of(m.key) for m in study.design().members]
-    return "; ".join(sorted({where(run.status()) for run in runs if run} - {""}))
+    return "; ".join(sorted({where(run.status()) for run in member_runs(study)} - {""}))
 
 
 def start_study(name: str, options: list[str], study_id: str | None = None,
