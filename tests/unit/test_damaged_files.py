@@ -555,3 +555,15 @@ def test_compare_refuses_an_autoencoder_in_one_line(lab, capsys):
     assert main(["compare", "task1-seed", "task2-seed"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "two classifiers" in err and "task1-seed is an autoencoder" in err, err
+
+
+def test_a_shipped_studys_machine_of_the_wrong_type_is_named(tmp_path, monkeypatch):
+    """about.json's ``machine`` (where the members trained) is a string, or the file is damaged."""
+    folder = tmp_path / "studies" / "seeds"
+    folder.mkdir(parents=True)
+    monkeypatch.setenv(settings.STUDIES_DIR_ENV, str(tmp_path / "studies"))
+    (folder / "about.json").write_text(json.dumps({**ABOUT, "machine": "CPU (2 cores)"}))
+    assert store.shipped_about("seeds")["machine"] == "CPU (2 cores)"
+    (folder / "about.json").write_text(json.dumps({**ABOUT, "machine": ["CPU (2 cores)"]}))
+    with pytest.raises(DamagedFileError, match="machine"):
+        store.shipped_about("seeds")
